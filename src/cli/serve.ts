@@ -1,0 +1,81 @@
+// src/cli/serve.ts
+// `portcullis serve`: start the server, drop root, reload certificates on SIGHUP, stop gracefully
+// on SIGTERM/SIGINT, and exit non-zero after logging anything uncaught.
+
+import { currentNodeMajor, nodeSupportStatus } from '../security/node-support.js';
+import { dropPrivileges, isRoot } from '../security/privileges.js';
+import { startServer } from '../server/start.js';
+import { ExitCode } from './exit-codes.js';
+import { prepareEnvironment } from './environment.js';
+
+export const serveHelp = `Usage: portcullis serve
+
+Starts the HTTPS server (and the plain-HTTP listener that only redirects to it).
+All settings come from PORTCULLIS_* environment variables or a .env file in the working
+directory; see README.md for the table. Secrets are never taken from the command line.
+
+Signals: SIGHUP reloads the certificate; SIGTERM and SIGINT stop gracefully.`;
+
+export async function runServe(): Promise<number> {
+  const { config, warnings, logger } = await prepareEnvironment();
+  for (const warning of warnings) logger.warn(warning);
+  const node = nodeSupportStatus(currentNodeMajor());
+  if (node.pastEndOfLife) {
+    logger.warn(`Node.js ${node.major} reached end of life on ${node.endOfLife ?? 'an earlier date'} and gets no security fixes; upgrade to the current LTS`);
+  }
+
+  const server = await startServer({ config, logger });
+
+  if (isRoot()) {
+    const user = config.runAsUser ?? 'nobody';
+    if (config.runAsUser === undefined) logger.warn('started as root without PORTCULLIS_RUN_AS_USER: dropping to "nobody" (development only)');
+    try {
+      const dropped = await dropPrivileges(user, [config.dataDir]);
+      logger.info({ uid: dropped.uid, gid: dropped.gid }, `dropped root privileges to ${dropped.name}`);
+    } catch (error) {
+      logger.fatal({ err: error }, 'could not drop root privileges; refusing to serve');
+      await server.close();
+      return ExitCode.config;
+    }
+  }
+
+  logger.info({ url: config.publicOrigin, listening: server.mainUrl, redirect: server.redirectUrl }, `Portcullis is listening on ${server.mainUrl} (public URL ${config.publicOrigin})`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      server.close().then(
+        () => {
+          logger.info('stopped');
+          resolve(code);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while stopping');
+          resolve(ExitCode.failure);
+        },
+      );
+    };
+    process.on('SIGTERM', () => {
+      logger.info('SIGTERM received: finishing requests in flight');
+      stop(ExitCode.ok);
+    });
+    process.on('SIGINT', () => {
+      logger.info('SIGINT received: finishing requests in flight');
+      stop(ExitCode.ok);
+    });
+    process.on('SIGHUP', () => {
+      server.reloadCertificates().then(
+        () => logger.info('certificate reloaded'),
+        (error: unknown) => logger.error({ err: error }, 'certificate reload failed; keeping the current one'),
+      );
+    });
+    const crash = (kind: string) => (error: unknown) => {
+      logger.fatal({ err: error }, `${kind}: stopping`);
+      stop(ExitCode.failure);
+    };
+    process.on('uncaughtException', crash('uncaught exception'));
+    process.on('unhandledRejection', crash('unhandled promise rejection'));
+  });
+}

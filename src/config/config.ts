@@ -1,0 +1,53 @@
+// src/config/config.ts
+// The validated, frozen configuration every component receives. Nothing reads process.env after this.
+
+export type Environment = 'development' | 'production' | 'test';
+
+export type DatabaseConfig = { readonly kind: 'sqlite'; readonly filename: string };
+
+export type TlsConfig =
+  /** Certificate and key files given by the operator. */
+  | { readonly mode: 'files'; readonly certFile: string; readonly keyFile: string }
+  /** Development only: a self-signed certificate made on first start and kept in DATA_DIR/tls. */
+  | { readonly mode: 'self-signed'; readonly certFile: string; readonly keyFile: string }
+  /** Certificates from an ACME CA (Let's Encrypt), kept in DATA_DIR/tls. */
+  | {
+      readonly mode: 'acme';
+      readonly certFile: string;
+      readonly keyFile: string;
+      readonly directoryUrl: string;
+      readonly email: string | undefined;
+      readonly caFile: string | undefined;
+    }
+  /** TLS ends at a trusted proxy; Portcullis listens on plain HTTP and believes X-Forwarded-Proto from it only. */
+  | { readonly mode: 'proxy' };
+
+export interface Config {
+  readonly env: Environment;
+  readonly isProduction: boolean;
+  readonly host: string;
+  readonly httpsPort: number;
+  /** The redirect-only plain HTTP listener; null when off. */
+  readonly httpPort: number | null;
+  readonly publicUrl: URL;
+  /** scheme://host[:port] of publicUrl, as browsers send it in Origin. */
+  readonly publicOrigin: string;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  /** The master key; every other key is derived from it with HKDF (security/keys.ts). */
+  readonly masterKey: Buffer;
+  readonly tls: TlsConfig;
+  readonly trustProxy: false | number | readonly string[];
+  readonly runAsUser: string | undefined;
+  readonly session: {
+    /** The full cookie name, always __Host- prefixed. */
+    readonly cookieName: string;
+    readonly idleTimeoutMs: number;
+    readonly absoluteTimeoutMs: number;
+  };
+  readonly http: { readonly bodyLimitBytes: number };
+  readonly hsts: { readonly maxAgeSeconds: number; readonly preload: boolean };
+  readonly log: { readonly level: string; readonly pretty: boolean };
+  readonly shutdownTimeoutMs: number;
+  readonly siteName: string;
+}

@@ -1,0 +1,116 @@
+// src/config/settings.ts
+// The environment variables Portcullis reads, their defaults and their rules, as one zod schema.
+// README's configuration table mirrors this file; change both together.
+
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/** Named ranges that proxy-addr (Express's trust proxy) understands. */
+const namedProxyRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isCidrOrAddress(entry: string): boolean {
+  if (namedProxyRanges.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (address === undefined || rest.length > 0) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * PORTCULLIS_TRUST_PROXY: unset or "off" (trust nobody), a hop count ("1"), or a comma-separated
+ * list of addresses and CIDR ranges. "true" (trust every hop) is refused: with it any client can
+ * forge X-Forwarded-For and choose its own address, which defeats rate limiting and audit logs.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): false | number | string[] => {
+    if (value === '' || value === 'off' || value === 'false') return false;
+    if (value === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          '"true" would trust any client to set its own address. Give the number of proxies in front of Portcullis (for example 1) or their addresses as a CIDR list (for example 10.0.0.0/8)',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(value)) {
+      const hops = Number(value);
+      if (hops < 1 || hops > 10) {
+        ctx.addIssue({ code: 'custom', message: 'a hop count must be between 1 and 10' });
+        return z.NEVER;
+      }
+      return hops;
+    }
+    const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const invalid = entries.filter((entry) => !isCidrOrAddress(entry));
+    if (invalid.length > 0 || entries.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a hop count or a comma-separated list of IP addresses or CIDR ranges (for example 10.0.0.0/8,127.0.0.1)',
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const sizeInBytes = z
+  .string()
+  .trim()
+  .regex(/^\d+(b|kb|mb)?$/i, 'expected a size such as 16kb or 1mb')
+  .transform((value) => {
+    const match = /^(\d+)(b|kb|mb)?$/i.exec(value);
+    const amount = Number(match?.[1] ?? '0');
+    const unit = (match?.[2] ?? 'b').toLowerCase();
+    return amount * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  })
+  .pipe(z.number().int().min(1024).max(10 * 1024 * 1024));
+
+export const settingsSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORTCULLIS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORTCULLIS_HTTPS_PORT: port.default(8443),
+  PORTCULLIS_HTTP_PORT: z
+    .union([z.literal('off'), port])
+    .default(8080)
+    .transform((value) => (value === 'off' ? null : value)),
+  PORTCULLIS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('https://localhost:8443'),
+  PORTCULLIS_DATA_DIR: z.string().trim().min(1).default('./data'),
+  PORTCULLIS_DATABASE_URL: z.string().trim().min(1).optional(),
+  PORTCULLIS_SECRET: z.string().optional(),
+  PORTCULLIS_SECRET_FILE: z.string().trim().min(1).optional(),
+  PORTCULLIS_TLS_CERT: z.string().trim().min(1).optional(),
+  PORTCULLIS_TLS_KEY: z.string().trim().min(1).optional(),
+  PORTCULLIS_TRUST_PROXY: trustProxy.default(false),
+  PORTCULLIS_RUN_AS_USER: z.string().trim().regex(/^[a-z_][a-z0-9_-]{0,31}$|^\d+$/, 'expected a user name or a numeric uid').optional(),
+  PORTCULLIS_SESSION_COOKIE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1 to 32 letters, digits, "-" or "_"')
+    .default('id'),
+  PORTCULLIS_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(60).default(30),
+  PORTCULLIS_SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24).default(12),
+  PORTCULLIS_BODY_LIMIT: sizeInBytes.default(16 * 1024),
+  PORTCULLIS_HSTS_PRELOAD: booleanFlag.default(false),
+  PORTCULLIS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORTCULLIS_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  PORTCULLIS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  PORTCULLIS_SITE_NAME: z.string().trim().min(1).max(60).default('Portcullis'),
+  PORTCULLIS_ACME_DIRECTORY_URL: z.url({ protocol: /^https$/ }).optional(),
+  PORTCULLIS_ACME_EMAIL: z.email().optional(),
+  PORTCULLIS_ACME_CA_FILE: z.string().trim().min(1).optional(),
+});
+
+export type RawSettings = z.infer<typeof settingsSchema>;
+
+/** Only the variables we know are read; anything else in the environment is ignored. */
+export const settingNames = Object.keys(settingsSchema.shape) as (keyof RawSettings)[];

@@ -1,0 +1,29 @@
+// src/errors/catalogue.ts
+// Every error a client can see, in one place: a stable code, an HTTP status and a safe public message.
+// Codes are never reused or renamed: clients and monitoring match on them.
+
+export interface ErrorDefinition {
+  readonly status: number;
+  /** Shown to the user as is. Never contains input, internals or library names. */
+  readonly message: string;
+}
+
+export const errorCatalogue = {
+  BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  BAD_ENCODING: { status: 400, message: 'The request address is not correctly encoded.' },
+  VALIDATION_FAILED: { status: 400, message: 'Some fields are missing or not valid. Correct them and try again.' },
+  UNAUTHENTICATED: { status: 401, message: 'Sign in to continue.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  CSRF_REJECTED: { status: 403, message: 'This request did not come from this site. Reload the page and try again.' },
+  NOT_FOUND: { status: 404, message: 'Nothing was found at this address.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This content type is not accepted here. Send JSON or a form.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests. Wait a moment and try again.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again later.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorCatalogue;

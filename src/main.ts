@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// src/main.ts
+// The `portcullis` command: one entry, a subcommand per job. Later commands (user, check, audit)
+// register here beside serve and migrate.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ExitCode } from './cli/exit-codes.js';
+import { CommandExit } from './cli/environment.js';
+import { migrateHelp, runMigrate } from './cli/migrate.js';
+import { runServe, serveHelp } from './cli/serve.js';
+
+interface Command {
+  readonly summary: string;
+  readonly help: string;
+  /** Options the command accepts besides --help. */
+  readonly options?: ParseArgsConfig['options'];
+  readonly allowPositionals?: boolean;
+  run(parsed: { values: Record<string, unknown>; positionals: string[] }): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  serve: { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() },
+  migrate: { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return `Usage: portcullis <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run "portcullis <command> --help" for a command's options.
+Settings come from PORTCULLIS_* environment variables (or .env); see README.md.`;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${mainHelp()}\n`);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    process.stderr.write(`portcullis: unknown command "${name.slice(0, 40)}"\n\n${mainHelp()}\n`);
+    return ExitCode.usage;
+  }
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+      allowPositionals: command.allowPositionals ?? false,
+      strict: true,
+    });
+  } catch (error) {
+    process.stderr.write(`portcullis ${name}: ${error instanceof Error ? error.message : String(error)}\n\n${command.help}\n`);
+    return ExitCode.usage;
+  }
+  if (parsed.values.help === true) {
+    process.stdout.write(`${command.help}\n`);
+    return ExitCode.ok;
+  }
+  return command.run(parsed);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Give log transports a moment to flush, then make sure nothing keeps the process alive.
+    setTimeout(() => process.exit(code), 2_000).unref();
+  },
+  (error: unknown) => {
+    if (error instanceof CommandExit) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`portcullis: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = ExitCode.failure;
+  },
+);

@@ -1,0 +1,104 @@
+// src/security/privileges.ts
+// Practice 1 (run without root): after binding its ports, a process started as root hands the
+// data directory to an unprivileged user, takes that user's uid, gid and groups, and proves it
+// cannot become root again. Nothing is served before this has happened.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chown, lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface UnprivilegedUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export class PrivilegeError extends Error {
+  override name = 'PrivilegeError';
+}
+
+/** Looks a user up in /etc/passwd, then through NSS with `id` (LDAP and other directories). */
+export function resolveUser(nameOrUid: string): UnprivilegedUser {
+  const numeric = /^\d+$/.test(nameOrUid);
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid, gid] = line.split(':');
+      if (name === undefined || uid === undefined || gid === undefined) continue;
+      if ((numeric && uid === nameOrUid) || (!numeric && name === nameOrUid)) return { name, uid: Number(uid), gid: Number(gid) };
+    }
+  } catch {
+    // No readable /etc/passwd: fall through to NSS.
+  }
+  try {
+    const uid = Number(execFileSync('id', ['-u', nameOrUid], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', nameOrUid], { encoding: 'utf8' }).trim());
+    const name = execFileSync('id', ['-un', nameOrUid], { encoding: 'utf8' }).trim();
+    return { name, uid, gid };
+  } catch {
+    throw new PrivilegeError(`the user "${nameOrUid}" does not exist on this machine`);
+  }
+}
+
+/** Gives a folder and everything in it to the user (not following symbolic links). */
+export async function chownTree(folder: string, uid: number, gid: number): Promise<void> {
+  const stats = await lstat(folder);
+  if (stats.isSymbolicLink()) return;
+  await chown(folder, uid, gid);
+  if (!stats.isDirectory()) return;
+  for (const entry of await readdir(folder)) await chownTree(path.join(folder, entry), uid, gid);
+}
+
+export interface ProcessIds {
+  readonly uids: readonly number[];
+  readonly gids: readonly number[];
+}
+
+/** Real, effective, saved and filesystem ids as the kernel reports them (Linux). */
+export function readProcessIds(pid: number | 'self' = 'self'): ProcessIds | undefined {
+  try {
+    const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+    const ids = (field: string) => (new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+    return { uids: ids('Uid'), gids: ids('Gid') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** process.initgroups exists on POSIX but is missing from some @types/node versions. */
+type ProcessWithGroups = NodeJS.Process & { initgroups?: (user: string, extraGroup: number) => void };
+
+export function isRoot(): boolean {
+  return process.geteuid?.() === 0;
+}
+
+/**
+ * Drops from root to the user. Throws (and the caller must exit) if anything is left privileged.
+ */
+export async function dropPrivileges(userName: string, ownedFolders: readonly string[]): Promise<UnprivilegedUser> {
+  const user = resolveUser(userName);
+  if (user.uid === 0 || user.gid === 0) throw new PrivilegeError(`"${userName}" is root or in the root group; choose an unprivileged user`);
+  for (const folder of ownedFolders) await chownTree(folder, user.uid, user.gid);
+  // Supplementary groups first (root's groups must go), then gid, then uid: the reverse would fail.
+  (process as ProcessWithGroups).initgroups?.(user.name, user.gid);
+  process.setgid?.(user.gid);
+  process.setuid?.(user.uid);
+  assertUnprivileged();
+  return user;
+}
+
+export function assertUnprivileged(): void {
+  const ids = readProcessIds();
+  if (ids !== undefined && [...ids.uids, ...ids.gids].some((id) => id === 0)) {
+    throw new PrivilegeError('a root id is still held after dropping privileges');
+  }
+  if (process.getgroups?.().includes(0) === true) throw new PrivilegeError('the root group is still a supplementary group');
+  let regained = false;
+  try {
+    process.setuid?.(0);
+    regained = true;
+  } catch {
+    // Expected: an unprivileged process cannot become root again.
+  }
+  if (regained) throw new PrivilegeError('the process could become root again after dropping privileges');
+}

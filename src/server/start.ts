@@ -1,0 +1,164 @@
+// src/server/start.ts
+// startServer(): database, certificates, the application and its listeners, and a close() that
+// stops them gracefully. The CLI's `serve` and the integration tests both start the server here.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { createApp } from '../app.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import { collectSecurityHeaders } from '../security/headers.js';
+import { createRedirectHandler, hardenedTlsOptions } from '../security/https.js';
+import { isDatabaseReachable, migrateToLatest, openDatabase, type Db } from '../storage/database.js';
+import { KyselySessionStore } from '../storage/sessions/kysely-session-store.js';
+import { createAcmeClient, type AcmeClient } from './acme.js';
+import { ensureSelfSignedCertificate, readCredentials, type Credentials } from './certificates.js';
+import { createClientErrorHandler } from './client-errors.js';
+
+export interface RunningServer {
+  readonly app: Express;
+  readonly db: Db;
+  readonly sessionStore: KyselySessionStore;
+  /** The main listener: HTTPS, or plain HTTP behind a TLS-terminating proxy. */
+  readonly mainServer: https.Server | http.Server;
+  readonly redirectServer: http.Server | undefined;
+  readonly mainUrl: string;
+  readonly redirectUrl: string | undefined;
+  /** Loads the certificate files again; open connections keep the old one until they close. */
+  reloadCertificates(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+/** How often expired session rows are deleted. */
+const pruneIntervalMs = 10 * 60_000;
+
+function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlOf(scheme: 'http' | 'https', address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** Timeouts that stop slow-loris style clients from holding sockets. */
+function applyTimeouts(server: http.Server): void {
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.timeout = 60_000;
+}
+
+export async function startServer({ config, logger }: StartServerOptions): Promise<RunningServer> {
+  const db = openDatabase(config.database);
+  const { applied } = await migrateToLatest(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const sessionStore = new KyselySessionStore(db, config.session);
+  const app = createApp({ config, logger, sessionStore, isReady: () => isDatabaseReachable(db) });
+  const securityHeaders = collectSecurityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload });
+
+  const tls = config.tls;
+  let acme: AcmeClient | undefined;
+  const loadCredentials = async (): Promise<Credentials | undefined> => {
+    switch (tls.mode) {
+      case 'proxy':
+        return undefined;
+      case 'self-signed': {
+        const { created } = await ensureSelfSignedCertificate(tls.certFile, tls.keyFile);
+        if (created) logger.info({ certFile: tls.certFile }, 'created a self-signed development certificate');
+        return readCredentials(tls.certFile, tls.keyFile);
+      }
+      case 'files':
+        return readCredentials(tls.certFile, tls.keyFile);
+      case 'acme':
+        acme ??= createAcmeClient(tls, config.publicUrl.hostname, logger);
+        return acme.ensureCertificate();
+    }
+  };
+
+  // The redirect listener starts first: ACME's HTTP-01 challenge is answered there.
+  let redirectServer: http.Server | undefined;
+  let redirectUrl: string | undefined;
+  if (config.httpPort !== null) {
+    const redirect = createRedirectHandler(config.publicOrigin, securityHeaders);
+    redirectServer = http.createServer((req, res) => {
+      const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]{1,128})$/.exec(req.url ?? '')?.[1];
+      const answer = token === undefined ? undefined : acme?.respondToChallenge(token);
+      if (answer !== undefined) {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end(answer);
+        return;
+      }
+      redirect(req, res);
+    });
+    applyTimeouts(redirectServer);
+    redirectServer.on('clientError', createClientErrorHandler(securityHeaders, logger));
+    redirectUrl = urlOf('http', await listen(redirectServer, config.host, config.httpPort));
+  }
+
+  const credentials = await loadCredentials();
+  const mainServer = credentials === undefined ? http.createServer(app) : https.createServer(hardenedTlsOptions(credentials), app);
+  applyTimeouts(mainServer);
+  mainServer.on('clientError', createClientErrorHandler(securityHeaders, logger));
+  mainServer.on('tlsClientError', (error: Error & { code?: string }) => {
+    logger.debug({ tlsError: error.code }, 'TLS handshake failed');
+  });
+  const mainUrl = urlOf(credentials === undefined ? 'http' : 'https', await listen(mainServer, config.host, config.httpsPort));
+
+  const pruneTimer = setInterval(() => {
+    sessionStore.pruneExpired().then(
+      (removed) => {
+        if (removed > 0) logger.debug({ removed }, 'expired sessions pruned');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'pruning expired sessions failed');
+      },
+    );
+  }, pruneIntervalMs);
+  pruneTimer.unref();
+
+  const reloadCertificates = async (): Promise<void> => {
+    const fresh = await loadCredentials();
+    if (fresh !== undefined && mainServer instanceof https.Server) mainServer.setSecureContext(hardenedTlsOptions(fresh));
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(pruneTimer);
+      await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
+      await db.destroy();
+    })();
+    return closing;
+  };
+
+  return { app, db, sessionStore, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
+}
+
+/** Stops accepting, lets in-flight requests finish within the bound, then cuts what is left. */
+function stopAccepting(server: http.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+    }, timeoutMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

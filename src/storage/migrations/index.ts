@@ -1,0 +1,14 @@
+// src/storage/migrations/index.ts
+// The ordered list of migrations. Names sort in the order they run; never rename or edit a shipped one.
+
+import type { Migration, MigrationProvider } from 'kysely';
+import { createSessions } from './001-sessions.js';
+
+const migrations: Record<string, Migration> = {
+  '001-sessions': createSessions,
+};
+
+/** Migrations compiled into the bundle, so nothing is read from disk at run time. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

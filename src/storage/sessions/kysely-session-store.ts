@@ -1,0 +1,161 @@
+// src/storage/sessions/kysely-session-store.ts
+// express-session's store, in the database. Rows are keyed by SHA-256 of the session id (a stolen
+// database holds no usable cookie), expire on the server after idle and absolute limits, and a
+// session revoked elsewhere is never brought back by a request that was still in flight.
+
+import { createHash } from 'node:crypto';
+import session from 'express-session';
+import type { Db } from '../database.js';
+
+export interface SessionTimeouts {
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  /** Activity is written at most this often per session, so reads do not become writes. */
+  readonly touchIntervalMs?: number;
+}
+
+export interface StoredSessionSummary {
+  /** The hashed id: safe to show and to use for revocation, useless as a cookie. */
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export function hashSessionId(sessionId: string): string {
+  return createHash('sha256').update(sessionId, 'utf8').digest('hex');
+}
+
+type Callback<T = void> = (error?: unknown, value?: T) => void;
+
+function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
+  promise.then(
+    (value) => callback?.(null, value),
+    (error: unknown) => callback?.(error),
+  );
+}
+
+export class KyselySessionStore extends session.Store {
+  readonly #db: Db;
+  readonly #timeouts: Required<SessionTimeouts>;
+  readonly #now: () => number;
+
+  constructor(db: Db, timeouts: SessionTimeouts, now: () => number = Date.now) {
+    super();
+    this.#db = db;
+    this.#timeouts = { touchIntervalMs: 60_000, ...timeouts };
+    this.#now = now;
+  }
+
+  override get(sid: string, callback: Callback<session.SessionData | null>): void {
+    settle(this.readSession(sid), callback);
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    settle(this.writeSession(sid, data), callback);
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    settle(this.#db.deleteFrom('sessions').where('id', '=', hashSessionId(sid)).execute().then(() => undefined), callback);
+  }
+
+  override touch(sid: string, _data: session.SessionData, callback?: Callback): void {
+    settle(this.recordActivity(sid), callback);
+  }
+
+  async readSession(sid: string): Promise<session.SessionData | null> {
+    const id = hashSessionId(sid);
+    const row = await this.#db
+      .selectFrom('sessions')
+      .select(['data', 'idle_expires_at', 'absolute_expires_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined) return null;
+    const now = this.#now();
+    if (now >= Number(row.idle_expires_at) || now >= Number(row.absolute_expires_at)) {
+      await this.#db.deleteFrom('sessions').where('id', '=', id).execute();
+      return null;
+    }
+    const data = JSON.parse(row.data) as session.SessionData;
+    // Marks the session as one that exists in the store: saving it later may update, never insert.
+    data.persisted = true;
+    return data;
+  }
+
+  async writeSession(sid: string, data: session.SessionData): Promise<void> {
+    const id = hashSessionId(sid);
+    const now = this.#now();
+    const { persisted, ...rest } = data;
+    const columns = {
+      data: JSON.stringify(rest),
+      user_id: rest.userId ?? null,
+      ip: rest.client?.ip ?? null,
+      user_agent: rest.client?.userAgent?.slice(0, 512) ?? null,
+      last_seen_at: now,
+      idle_expires_at: now + this.#timeouts.idleTimeoutMs,
+    };
+    if (persisted === true) {
+      // If the row is gone, the session was revoked or expired while this request ran: stay gone.
+      await this.#db.updateTable('sessions').set(columns).where('id', '=', id).execute();
+      return;
+    }
+    await this.#db
+      .insertInto('sessions')
+      .values({ id, created_at: now, absolute_expires_at: now + this.#timeouts.absoluteTimeoutMs, ...columns })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet(columns))
+      .execute();
+  }
+
+  async recordActivity(sid: string): Promise<void> {
+    const now = this.#now();
+    await this.#db
+      .updateTable('sessions')
+      .set({ last_seen_at: now, idle_expires_at: now + this.#timeouts.idleTimeoutMs })
+      .where('id', '=', hashSessionId(sid))
+      .where('last_seen_at', '<', now - this.#timeouts.touchIntervalMs)
+      .execute();
+  }
+
+  async listForUser(userId: string): Promise<StoredSessionSummary[]> {
+    const now = this.#now();
+    const rows = await this.#db
+      .selectFrom('sessions')
+      .select(['id', 'created_at', 'last_seen_at', 'ip', 'user_agent'])
+      .where('user_id', '=', userId)
+      .where('idle_expires_at', '>', now)
+      .where('absolute_expires_at', '>', now)
+      .orderBy('last_seen_at', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      createdAt: Number(row.created_at),
+      lastSeenAt: Number(row.last_seen_at),
+      ip: row.ip,
+      userAgent: row.user_agent,
+    }));
+  }
+
+  /** Ends one of a user's sessions by its hashed id; false when it was not theirs or not there. */
+  async revokeForUser(userId: string, hashedId: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('sessions').where('id', '=', hashedId).where('user_id', '=', userId).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** Ends every session of a user, except the one whose raw id is given. Returns how many ended. */
+  async revokeAllForUser(userId: string, exceptSid?: string): Promise<number> {
+    let query = this.#db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (exceptSid !== undefined) query = query.where('id', '!=', hashSessionId(exceptSid));
+    const result = await query.executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async pruneExpired(): Promise<number> {
+    const now = this.#now();
+    const result = await this.#db
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('idle_expires_at', '<=', now), eb('absolute_expires_at', '<=', now)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
