@@ -18,14 +18,14 @@ interface Command {
   run(parsed: { values: Record<string, unknown>; positionals: string[] }): Promise<number>;
 }
 
-const commands: Record<string, Command> = {
-  serve: { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() },
-  migrate: { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() },
-};
+const commands = new Map<string, Command>([
+  ['serve', { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() }],
+  ['migrate', { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() }],
+]);
 
 function mainHelp(): string {
-  const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  const width = Math.max(...[...commands.keys()].map((name) => name.length));
+  const lines = [...commands.entries()].map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
   return `Usage: portcullis <command> [options]
 
 Commands:
@@ -41,7 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${mainHelp()}\n`);
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const command = commands.get(name);
   if (command === undefined) {
     process.stderr.write(`portcullis: unknown command "${name.slice(0, 40)}"\n\n${mainHelp()}\n`);
     return ExitCode.usage;

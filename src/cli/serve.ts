@@ -67,8 +67,12 @@ export async function runServe(): Promise<number> {
     });
     process.on('SIGHUP', () => {
       server.reloadCertificates().then(
-        () => logger.info('certificate reloaded'),
-        (error: unknown) => logger.error({ err: error }, 'certificate reload failed; keeping the current one'),
+        () => {
+          logger.info('certificate reloaded');
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'certificate reload failed; keeping the current one');
+        },
       );
     });
     const crash = (kind: string) => (error: unknown) => {

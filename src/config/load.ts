@@ -26,7 +26,7 @@ export interface LoadedConfig {
 }
 
 /** How to fix each setting when its value does not parse. */
-const fixes: Partial<Record<keyof RawSettings, string>> = {
+const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_HTTPS_PORT: 'use a port number from 0 to 65535',
   PORTCULLIS_HTTP_PORT: 'use a port number, or "off" to disable the redirect listener',
   PORTCULLIS_PUBLIC_URL: 'use the https:// address users type, for example https://accounts.example.com',
@@ -35,16 +35,14 @@ const fixes: Partial<Record<keyof RawSettings, string>> = {
   PORTCULLIS_SESSION_IDLE_MINUTES: 'use a whole number of minutes from 1 to 60 (NIST AAL2 allows at most 60)',
   PORTCULLIS_SESSION_ABSOLUTE_HOURS: 'use a whole number of hours from 1 to 24 (NIST AAL2 allows at most 24)',
   PORTCULLIS_RUN_AS_USER: 'name an existing unprivileged user, for example portcullis',
-};
+}));
 
 function pickSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const name of settingNames) {
-    const value = env[name];
-    // An empty variable means "not set", as shells and .env files commonly write it.
-    if (value !== undefined && value !== '') picked[name] = value;
-  }
-  return picked;
+  const known = new Set<string>(settingNames);
+  // An empty variable means "not set", as shells and .env files commonly write it.
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => known.has(entry[0]) && entry[1] !== undefined && entry[1] !== ''),
+  );
 }
 
 function parseSettings(env: Readonly<Record<string, string | undefined>>): RawSettings {
@@ -52,8 +50,8 @@ function parseSettings(env: Readonly<Record<string, string | undefined>>): RawSe
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((issue) => {
-      const setting = String(issue.path[0] ?? 'environment') as keyof RawSettings;
-      return { setting, problem: `invalid value (${issue.message})`, fix: fixes[setting] ?? 'correct the value or unset it to use the default' };
+      const setting = String(issue.path[0] ?? 'environment');
+      return { setting, problem: `invalid value (${issue.message})`, fix: fixes.get(setting) ?? 'correct the value or unset it to use the default' };
     }),
   );
 }

@@ -24,6 +24,7 @@ export class AppError extends Error {
   readonly isOperational = true;
 
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    // eslint-disable-next-line security/detect-object-injection -- code is typed to the catalogue's keys
     const definition = errorCatalogue[code];
     super(options.publicMessage ?? definition.message, { cause: options.cause });
     this.name = 'AppError';

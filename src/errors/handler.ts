@@ -69,6 +69,7 @@ export function sendError(req: Request, res: Response, error: AppError, renderPa
 }
 
 export function createErrorHandler(renderPage: ErrorPageRenderer): ErrorRequestHandler {
+  // Express recognises an error handler by its four parameters, so `_next` must stay.
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'unhandled error while serving a request');

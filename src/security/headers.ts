@@ -60,7 +60,7 @@ export const minimumHstsMaxAgeSeconds = 31_536_000;
 
 export function createHelmet(options: HeaderOptions): RequestHandler {
   return helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives as Record<string, string[]> },
+    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives },
     crossOriginOpenerPolicy: { policy: 'same-origin' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
@@ -103,13 +103,13 @@ export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<stri
       return headers.get(name.toLowerCase());
     },
   } as unknown as ServerResponse;
-  const request = { headers: {}, method: 'GET' } as IncomingMessage;
+  const request = { headers: {}, method: 'GET' } as unknown as IncomingMessage;
   const run = (middleware: RequestHandler) => {
     let called = false;
     middleware(request as never, standIn as never, () => {
       called = true;
     });
-    if (!called) throw new Error('security header middleware did not complete synchronously');
+    if (!(called as boolean)) throw new Error('security header middleware did not complete synchronously');
   };
   run(createHelmet(options));
   run(extraSecurityHeaders);

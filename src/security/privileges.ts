@@ -58,8 +58,8 @@ export interface ProcessIds {
 export function readProcessIds(pid: number | 'self' = 'self'): ProcessIds | undefined {
   try {
     const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
-    const ids = (field: string) => (new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
-    return { uids: ids('Uid'), gids: ids('Gid') };
+    const ids = (line: RegExp) => (line.exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+    return { uids: ids(/^Uid:\s+(.*)$/m), gids: ids(/^Gid:\s+(.*)$/m) };
   } catch {
     return undefined;
   }

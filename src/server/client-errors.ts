@@ -26,6 +26,7 @@ export function createClientErrorHandler(headers: ReadonlyMap<string, string>, l
       return;
     }
     const code = codeFor(error.code);
+    // eslint-disable-next-line security/detect-object-injection -- code comes from codeFor(), a closed set
     const { status, message } = errorCatalogue[code];
     const requestId = randomUUID();
     logger.info({ requestId, parserError: error.code, status }, 'malformed request refused by the HTTP parser');

@@ -73,7 +73,7 @@ export class KyselySessionStore extends session.Store {
       .executeTakeFirst();
     if (row === undefined) return null;
     const now = this.#now();
-    if (now >= Number(row.idle_expires_at) || now >= Number(row.absolute_expires_at)) {
+    if (now >= row.idle_expires_at || now >= row.absolute_expires_at) {
       await this.#db.deleteFrom('sessions').where('id', '=', id).execute();
       return null;
     }
@@ -91,7 +91,7 @@ export class KyselySessionStore extends session.Store {
       data: JSON.stringify(rest),
       user_id: rest.userId ?? null,
       ip: rest.client?.ip ?? null,
-      user_agent: rest.client?.userAgent?.slice(0, 512) ?? null,
+      user_agent: rest.client?.userAgent.slice(0, 512) ?? null,
       last_seen_at: now,
       idle_expires_at: now + this.#timeouts.idleTimeoutMs,
     };
@@ -129,8 +129,8 @@ export class KyselySessionStore extends session.Store {
       .execute();
     return rows.map((row) => ({
       id: row.id,
-      createdAt: Number(row.created_at),
-      lastSeenAt: Number(row.last_seen_at),
+      createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
       ip: row.ip,
       userAgent: row.user_agent,
     }));
