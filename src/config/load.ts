@@ -30,7 +30,7 @@ const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_HTTPS_PORT: 'use a port number from 0 to 65535',
   PORTCULLIS_HTTP_PORT: 'use a port number, or "off" to disable the redirect listener',
   PORTCULLIS_PUBLIC_URL: 'use the https:// address users type, for example https://accounts.example.com',
-  PORTCULLIS_TRUST_PROXY: 'set the number of proxies in front of Portcullis, or their addresses as a CIDR list, or leave it unset',
+  PORTCULLIS_TRUST_PROXY: 'set the number of proxies in front of Portcullis (for example 1), or their addresses as a CIDR list (for example 10.0.0.0/8), or leave it unset',
   PORTCULLIS_BODY_LIMIT: 'use a size between 1kb and 10mb, for example 16kb',
   PORTCULLIS_SESSION_IDLE_MINUTES: 'use a whole number of minutes from 1 to 60 (NIST AAL2 allows at most 60)',
   PORTCULLIS_SESSION_ABSOLUTE_HOURS: 'use a whole number of hours from 1 to 24 (NIST AAL2 allows at most 24)',

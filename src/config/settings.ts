@@ -34,8 +34,7 @@ const trustProxy = z
     if (value === 'true') {
       ctx.addIssue({
         code: 'custom',
-        message:
-          '"true" would trust any client to set its own address. Give the number of proxies in front of Portcullis (for example 1) or their addresses as a CIDR list (for example 10.0.0.0/8)',
+        message: '"true" would let any client choose its own address through X-Forwarded-For',
       });
       return z.NEVER;
     }

@@ -106,9 +106,9 @@ export function validate<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodTy
     const fields: Record<string, string> = {};
     const valid: Record<string, unknown> = {};
     for (const [location, schema] of parts) {
-      // location is one of three literals above, not input.
-      // eslint-disable-next-line security/detect-object-injection
-      const result = schema.safeParse(req[location]);
+      // reportInput lets describeIssue tell a missing field from a wrong one; the input is never sent back.
+      // eslint-disable-next-line security/detect-object-injection -- location is one of three literals above
+      const result = schema.safeParse(req[location], { reportInput: true });
       // eslint-disable-next-line security/detect-object-injection -- location is one of three literals
       if (result.success) valid[location] = result.data;
       else Object.assign(fields, fieldErrors(result.error, location));
