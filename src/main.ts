@@ -37,9 +37,14 @@ Settings come from PORTCULLIS_* environment variables (or .env); see README.md.`
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // A usage error: the usage goes to stderr, so a script piping stdout does not take it for output.
+    process.stderr.write(`portcullis: no command given\n\n${mainHelp()}\n`);
+    return ExitCode.usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${mainHelp()}\n`);
-    return name === undefined ? ExitCode.usage : ExitCode.ok;
+    return ExitCode.ok;
   }
   const command = commands.get(name);
   if (command === undefined) {

@@ -2,11 +2,12 @@
 // `portcullis serve`: start the server, drop root, reload certificates on SIGHUP, stop gracefully
 // on SIGTERM/SIGINT, and exit non-zero after logging anything uncaught.
 
+import { formatProblem } from '../config/config-error.js';
 import { currentNodeMajor, nodeSupportStatus } from '../security/node-support.js';
-import { dropPrivileges, isRoot } from '../security/privileges.js';
+import { dropPrivileges, isRoot, PrivilegeError, resolveUnprivilegedUser, type UnprivilegedUser } from '../security/privileges.js';
 import { startServer } from '../server/start.js';
 import { ExitCode } from './exit-codes.js';
-import { prepareEnvironment } from './environment.js';
+import { CommandExit, prepareEnvironment } from './environment.js';
 
 export const serveHelp = `Usage: portcullis serve
 
@@ -24,13 +25,29 @@ export async function runServe(): Promise<number> {
     logger.warn(`Node.js ${node.major} reached end of life on ${node.endOfLife ?? 'an earlier date'} and gets no security fixes; upgrade to the current LTS`);
   }
 
-  const server = await startServer({ config, logger });
-
+  // Find the user to drop to before anything is bound or written: a wrong name is a configuration
+  // error with its fix, not a server that starts and then stops.
+  let dropTo: UnprivilegedUser | undefined;
   if (isRoot()) {
-    const user = config.runAsUser ?? 'nobody';
     if (config.runAsUser === undefined) logger.warn('started as root without PORTCULLIS_RUN_AS_USER: dropping to "nobody" (development only)');
     try {
-      const dropped = await dropPrivileges(user, [config.dataDir]);
+      dropTo = resolveUnprivilegedUser(config.runAsUser ?? 'nobody');
+    } catch (error) {
+      if (!(error instanceof PrivilegeError)) throw error;
+      const line = formatProblem({
+        setting: 'PORTCULLIS_RUN_AS_USER',
+        problem: error.message,
+        fix: 'name an existing unprivileged user, for example one made with: useradd --system --no-create-home portcullis',
+      });
+      throw new CommandExit(ExitCode.config, `portcullis: refusing to start because of the configuration:\n${line}`);
+    }
+  }
+
+  const server = await startServer({ config, logger });
+
+  if (dropTo !== undefined) {
+    try {
+      const dropped = dropPrivileges(dropTo, [config.dataDir]);
       logger.info({ uid: dropped.uid, gid: dropped.gid }, `dropped root privileges to ${dropped.name}`);
     } catch (error) {
       logger.fatal({ err: error }, 'could not drop root privileges; refusing to serve');

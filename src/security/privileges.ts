@@ -1,11 +1,13 @@
 // src/security/privileges.ts
 // Practice 1 (run without root): after binding its ports, a process started as root hands the
 // data directory to an unprivileged user, takes that user's uid, gid and groups, and proves it
-// cannot become root again. Nothing is served before this has happened.
+// cannot become root again. The drop is synchronous on purpose: between the main listener's bind
+// and setuid() the event loop never turns, so that listener accepts no connection while the process
+// is root. (The redirect listener binds earlier, before the certificate is loaded; closing that
+// window needs startServer to bind everything first and load certificates after.)
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chown, lstat, readdir } from 'node:fs/promises';
+import { chownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface UnprivilegedUser {
@@ -40,13 +42,20 @@ export function resolveUser(nameOrUid: string): UnprivilegedUser {
   }
 }
 
+/** Like resolveUser, but refuses root and the root group: the user to drop to. */
+export function resolveUnprivilegedUser(nameOrUid: string): UnprivilegedUser {
+  const user = resolveUser(nameOrUid);
+  if (user.uid === 0 || user.gid === 0) throw new PrivilegeError(`"${nameOrUid}" is root or in the root group; choose an unprivileged user`);
+  return user;
+}
+
 /** Gives a folder and everything in it to the user (not following symbolic links). */
-export async function chownTree(folder: string, uid: number, gid: number): Promise<void> {
-  const stats = await lstat(folder);
+export function chownTree(folder: string, uid: number, gid: number): void {
+  const stats = lstatSync(folder);
   if (stats.isSymbolicLink()) return;
-  await chown(folder, uid, gid);
+  chownSync(folder, uid, gid);
   if (!stats.isDirectory()) return;
-  for (const entry of await readdir(folder)) await chownTree(path.join(folder, entry), uid, gid);
+  for (const entry of readdirSync(folder)) chownTree(path.join(folder, entry), uid, gid);
 }
 
 export interface ProcessIds {
@@ -73,12 +82,13 @@ export function isRoot(): boolean {
 }
 
 /**
- * Drops from root to the user. Throws (and the caller must exit) if anything is left privileged.
+ * Drops from root to the user (a name, a uid, or one already resolved). Synchronous: see the top
+ * of this file. Throws (and the caller must exit) if anything is left privileged.
  */
-export async function dropPrivileges(userName: string, ownedFolders: readonly string[]): Promise<UnprivilegedUser> {
-  const user = resolveUser(userName);
-  if (user.uid === 0 || user.gid === 0) throw new PrivilegeError(`"${userName}" is root or in the root group; choose an unprivileged user`);
-  for (const folder of ownedFolders) await chownTree(folder, user.uid, user.gid);
+export function dropPrivileges(userOrName: string | UnprivilegedUser, ownedFolders: readonly string[]): UnprivilegedUser {
+  const user = typeof userOrName === 'string' ? resolveUnprivilegedUser(userOrName) : userOrName;
+  if (user.uid === 0 || user.gid === 0) throw new PrivilegeError(`"${user.name}" is root or in the root group; choose an unprivileged user`);
+  for (const folder of ownedFolders) chownTree(folder, user.uid, user.gid);
   // Supplementary groups first (root's groups must go), then gid, then uid: the reverse would fail.
   (process as ProcessWithGroups).initgroups?.(user.name, user.gid);
   process.setgid?.(user.gid);
