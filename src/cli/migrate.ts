@@ -1,7 +1,6 @@
 // src/cli/migrate.ts
 // `portcullis migrate`: bring the database schema up to date and exit.
 
-import { migrateToLatest, openDatabase } from '../storage/database.js';
 import { prepareEnvironment } from './environment.js';
 
 export const migrateHelp = `Usage: portcullis migrate
@@ -13,6 +12,8 @@ Reads the same PORTCULLIS_* settings as serve (PORTCULLIS_DATABASE_URL, PORTCULL
 
 export async function runMigrate(): Promise<number> {
   const { config } = await prepareEnvironment();
+  // Loaded only now, so --help and configuration refusals do not load the database driver.
+  const { migrateToLatest, openDatabase } = await import('../storage/database.js');
   const db = openDatabase(config.database);
   try {
     const { applied } = await migrateToLatest(db);

@@ -5,7 +5,6 @@
 import { formatProblem } from '../config/config-error.js';
 import { currentNodeMajor, nodeSupportStatus } from '../security/node-support.js';
 import { dropPrivileges, isRoot, PrivilegeError, resolveUnprivilegedUser, type UnprivilegedUser } from '../security/privileges.js';
-import { startServer } from '../server/start.js';
 import { ExitCode } from './exit-codes.js';
 import { CommandExit, prepareEnvironment } from './environment.js';
 
@@ -43,6 +42,8 @@ export async function runServe(): Promise<number> {
     }
   }
 
+  // Loaded only now: --help and configuration refusals answer without loading the web stack.
+  const { startServer } = await import('../server/start.js');
   const server = await startServer({ config, logger });
 
   if (dropTo !== undefined) {
