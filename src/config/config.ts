@@ -50,4 +50,37 @@ export interface Config {
   readonly log: { readonly level: string; readonly pretty: boolean };
   readonly shutdownTimeoutMs: number;
   readonly siteName: string;
+  readonly passwords: PasswordConfig;
+  readonly mail: MailConfig;
+  readonly accounts: {
+    /** When on (the default), the web layer shows unverified accounts only the verification page. */
+    readonly requireVerifiedEmail: boolean;
+  };
+}
+
+export interface PasswordConfig {
+  /** The algorithm new hashes are made with; stored hashes of the other kind upgrade at sign-in. */
+  readonly algorithm: 'bcrypt' | 'argon2id';
+  /** bcrypt work factor (log2 rounds), 10 to 16; default 12. */
+  readonly bcryptCost: number;
+  /** Argon2id parameters; OWASP's m=19 MiB, t=2, p=1. */
+  readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
+  /** Minimum length in Unicode code points; default 15, never below 8. */
+  readonly minLength: number;
+  /** Maximum length in code points: long enough for any passphrase, short enough to bound the work. */
+  readonly maxLength: number;
+  readonly hibp: {
+    readonly enabled: boolean;
+    /** The range API's base URL; `${rangeUrl}${first five hex digits of the SHA-1}`. */
+    readonly rangeUrl: string;
+    readonly timeoutMs: number;
+  };
+}
+
+export interface MailConfig {
+  /** smtp:// or smtps:// URL; undefined writes messages to outboxDir instead (development). */
+  readonly smtpUrl: string | undefined;
+  readonly from: string;
+  /** DATA_DIR/outbox: where .eml files go when no SMTP server is configured. */
+  readonly outboxDir: string;
 }

@@ -35,6 +35,15 @@ const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_SESSION_IDLE_MINUTES: 'use a whole number of minutes from 1 to 60 (NIST AAL2 allows at most 60)',
   PORTCULLIS_SESSION_ABSOLUTE_HOURS: 'use a whole number of hours from 1 to 24 (NIST AAL2 allows at most 24)',
   PORTCULLIS_RUN_AS_USER: 'name an existing unprivileged user, for example portcullis',
+  PORTCULLIS_PASSWORD_HASH: 'use bcrypt or argon2id',
+  PORTCULLIS_BCRYPT_COST: 'use a whole number from 10 (the OWASP floor) to 16; 12 is the usual production value',
+  PORTCULLIS_PASSWORD_MIN_LENGTH: 'use a whole number from 8 to 64; 15 is what NIST asks when the password is the only factor',
+  PORTCULLIS_HIBP: 'use on or off',
+  PORTCULLIS_HIBP_URL: 'use the range API base URL, for example https://api.pwnedpasswords.com/range/',
+  PORTCULLIS_HIBP_TIMEOUT_MS: 'use a number of milliseconds from 100 to 10000',
+  PORTCULLIS_SMTP_URL: 'use smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465, or leave it unset to write mail to DATA_DIR/outbox',
+  PORTCULLIS_MAIL_FROM: 'use a sender such as Portcullis <no-reply@example.com>',
+  PORTCULLIS_REQUIRE_VERIFIED_EMAIL: 'use on or off',
 }));
 
 function pickSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -254,6 +263,16 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     },
     shutdownTimeoutMs: raw.PORTCULLIS_SHUTDOWN_TIMEOUT_MS,
     siteName: raw.PORTCULLIS_SITE_NAME,
+    passwords: {
+      algorithm: raw.PORTCULLIS_PASSWORD_HASH,
+      bcryptCost: raw.PORTCULLIS_BCRYPT_COST,
+      argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
+      minLength: raw.PORTCULLIS_PASSWORD_MIN_LENGTH,
+      maxLength: 256,
+      hibp: { enabled: raw.PORTCULLIS_HIBP, rangeUrl: raw.PORTCULLIS_HIBP_URL, timeoutMs: raw.PORTCULLIS_HIBP_TIMEOUT_MS },
+    },
+    mail: { smtpUrl: raw.PORTCULLIS_SMTP_URL, from: raw.PORTCULLIS_MAIL_FROM, outboxDir: path.join(dataDir, 'outbox') },
+    accounts: { requireVerifiedEmail: raw.PORTCULLIS_REQUIRE_VERIFIED_EMAIL },
   };
   return { config: deepFreeze(config), warnings };
 }

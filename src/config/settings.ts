@@ -107,6 +107,18 @@ export const settingsSchema = z.object({
   PORTCULLIS_ACME_DIRECTORY_URL: z.url({ protocol: /^https$/ }).optional(),
   PORTCULLIS_ACME_EMAIL: z.email().optional(),
   PORTCULLIS_ACME_CA_FILE: z.string().trim().min(1).optional(),
+  // Accounts (issue 3). Passwords: OWASP's bcrypt floor is cost 10; 12 is the usual production value.
+  PORTCULLIS_PASSWORD_HASH: z.enum(['bcrypt', 'argon2id']).default('bcrypt'),
+  PORTCULLIS_BCRYPT_COST: z.coerce.number().int().min(10).max(16).default(12),
+  // NIST 800-63B-4: 15 when the password is the only factor; 8 is the floor only with MFA always on.
+  PORTCULLIS_PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(15),
+  PORTCULLIS_HIBP: booleanFlag.default(false),
+  /** The k-anonymity range endpoint; the first five hex digits of the SHA-1 are appended. */
+  PORTCULLIS_HIBP_URL: z.url({ protocol: /^https?$/ }).default('https://api.pwnedpasswords.com/range/'),
+  PORTCULLIS_HIBP_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(2_000),
+  PORTCULLIS_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  PORTCULLIS_MAIL_FROM: z.string().trim().min(3).max(200).default('Portcullis <no-reply@localhost>'),
+  PORTCULLIS_REQUIRE_VERIFIED_EMAIL: booleanFlag.default(true),
 });
 
 export type RawSettings = z.infer<typeof settingsSchema>;

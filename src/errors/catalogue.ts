@@ -24,6 +24,14 @@ export const errorCatalogue = {
   RATE_LIMITED: { status: 429, message: 'Too many requests. Wait a moment and try again.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again later.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
+  // Accounts (issue 3).
+  INVALID_CREDENTIALS: { status: 401, message: 'The email address or password is not correct.' },
+  PASSWORD_REJECTED: { status: 422, message: 'Choose a different password. The password field says why and how.' },
+  TOKEN_INVALID: { status: 400, message: 'This link is not valid, has expired or was already used. Ask for a new one.' },
+  EMAIL_TAKEN: { status: 409, message: 'An account with this email address already exists.' },
+  // Accounts, web layer (issue 3).
+  REAUTHENTICATION_REQUIRED: { status: 403, message: 'Confirm your password again to do this.' },
+  EMAIL_NOT_VERIFIED: { status: 403, message: 'Confirm your email address first. Open the link we emailed you.' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -3,9 +3,11 @@
 
 import type { Migration, MigrationProvider } from 'kysely';
 import { createSessions } from './001-sessions.js';
+import { createAccounts } from './002-accounts.js';
 
 const migrations: Record<string, Migration> = {
   '001-sessions': createSessions,
+  '002-accounts': createAccounts,
 };
 
 /** Migrations compiled into the bundle, so nothing is read from disk at run time. */

@@ -1,0 +1,61 @@
+// src/accounts/users.ts
+// The users table, behind a few named queries, and the one mapping from a row to a PublicUser
+// (which never carries the password hash).
+
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql } from 'kysely';
+import type { Database, UsersTable } from '../storage/schema.js';
+import type { PublicUser } from './types.js';
+
+export type UserRow = Selectable<UsersTable>;
+type Queryable = Kysely<Database> | Transaction<Database>;
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    emailVerified: row.email_verified_at !== null,
+    disabled: row.disabled_at !== null,
+    createdAt: row.created_at,
+    passwordChangedAt: row.password_changed_at,
+  };
+}
+
+export function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findUserByEmail(db: Queryable, normalisedEmail: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', normalisedEmail).executeTakeFirst();
+}
+
+/** Escapes LIKE's wildcards so a search for "50%" or "a_b" means those characters. */
+function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+}
+
+export interface UserPage {
+  readonly rows: UserRow[];
+  readonly total: number;
+}
+
+export async function searchUsers(db: Queryable, search: string | undefined, offset: number, limit: number): Promise<UserPage> {
+  let query = db.selectFrom('users');
+  if (search !== undefined && search !== '') {
+    const pattern = likePattern(search.toLowerCase());
+    // ESCAPE is spelled out: SQLite has no default escape character (PostgreSQL's is the backslash).
+    query = query.where((eb) =>
+      eb.or([
+        sql<boolean>`${eb.ref('email')} like ${pattern} escape ${'\\'}`,
+        sql<boolean>`lower(${eb.ref('display_name')}) like ${pattern} escape ${'\\'}`,
+      ]),
+    );
+  }
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.total) };
+}
