@@ -1,15 +1,16 @@
 // src/web/routes/pages.ts
-// Server-rendered pages.
+// Pages that belong to no area: the home page.
 
 import { Router } from 'express';
-import { renderDocument } from '../render.js';
-import { HomePage } from '../pages/home.js';
 import { validate } from '../../security/validation.js';
+import { pageContext } from '../page-context.js';
+import { HomePage } from '../pages/home.js';
+import { sendPage } from '../render.js';
 
 export function pageRoutes(siteName: string): Router {
   const router = Router();
-  router.get('/', validate({}), (_req, res) => {
-    res.type('html').send(renderDocument(HomePage({ siteName })));
+  router.get('/', validate({}), (req, res) => {
+    sendPage(res, HomePage({ context: pageContext(req, res, siteName) }));
   });
   return router;
 }
