@@ -32,9 +32,6 @@ export const errorCatalogue = {
   // Accounts, web layer (issue 3).
   REAUTHENTICATION_REQUIRED: { status: 403, message: 'Confirm your password again to do this.' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Confirm your email address first. Open the link we emailed you.' },
-  // Accounts, web layer (issue 3).
-  REAUTHENTICATION_REQUIRED: { status: 403, message: 'Confirm your password again to do this.' },
-  EMAIL_NOT_VERIFIED: { status: 403, message: 'Confirm your email address first. Open the link we emailed you.' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
