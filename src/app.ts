@@ -6,25 +6,41 @@ import type session from 'express-session';
 import type { Config } from './config/config.js';
 import type { Logger } from './observability/logger.js';
 import { requestContext } from './observability/request-context.js';
+import { createCsrfProtection } from './security/csrf.js';
 import { createHelmet, extraSecurityHeaders } from './security/headers.js';
 import { requireSecureTransport } from './security/https.js';
 import { refuseTraceMethods, requireAcceptedBodyType, requireDecodablePath } from './security/request-guards.js';
 import { createSessionMiddleware } from './security/session.js';
 import { createErrorHandler, notFound } from './errors/handler.js';
+import { createAccessGuard, loadCurrentUser } from './web/access.js';
+import type { AccountOperations, UserSessions } from './web/accounts-port.js';
+import { apiBasePath, apiRouter } from './web/api/index.js';
+import type { WebDependencies } from './web/dependencies.js';
 import { createStaticAssets } from './web/static.js';
+import { accountPageRoutes } from './web/routes/account.js';
+import { adminPageRoutes } from './web/routes/admin.js';
+import { authPageRoutes } from './web/routes/auth.js';
 import { healthRoutes } from './web/routes/health.js';
 import { pageRoutes } from './web/routes/pages.js';
 import { renderDocument } from './web/render.js';
 import { ErrorPage } from './web/pages/error.js';
+import { requestMeta } from './web/session-state.js';
 
 export interface AppDependencies {
   readonly config: Config;
   readonly logger: Logger;
-  readonly sessionStore: session.Store;
+  /** express-session's store, which can also list and end a user's sessions. */
+  readonly sessionStore: session.Store & UserSessions;
+  readonly accounts: AccountOperations;
   readonly isReady: () => Promise<boolean>;
 }
 
-export function createApp({ config, logger, sessionStore, isReady }: AppDependencies): Express {
+/** The password rules in words, from the same configuration the domain enforces. */
+function passwordHint(config: Config): string {
+  return `At least ${config.passwords.minLength} characters; no rules about digits or symbols. A few unrelated words make a strong, memorable passphrase. Spaces and any language are welcome.`;
+}
+
+export function createApp({ config, logger, sessionStore, accounts, isReady }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // Hop count or CIDR list only (config refuses "true"): X-Forwarded-* from anyone else is ignored.
@@ -35,6 +51,15 @@ export function createApp({ config, logger, sessionStore, isReady }: AppDependen
 
   const renderErrorPage = (error: { status: number; publicMessage: string }, requestId: string) =>
     renderDocument(ErrorPage({ siteName: config.siteName, status: error.status, message: error.publicMessage, requestId }));
+
+  const web: WebDependencies = {
+    config,
+    accounts,
+    sessions: sessionStore,
+    requireAccess: createAccessGuard({ requireVerifiedEmail: config.accounts.requireVerifiedEmail, accounts }),
+    requireVerifiedEmail: config.accounts.requireVerifiedEmail,
+    passwordHint: passwordHint(config),
+  };
 
   // 1. Who is asking, and the headers every answer carries (errors included).
   app.use(requestContext(logger));
@@ -51,10 +76,35 @@ export function createApp({ config, logger, sessionStore, isReady }: AppDependen
   app.use(requireAcceptedBodyType());
   app.use(express.json({ limit: config.http.bodyLimitBytes, strict: true, type: 'application/json' }));
   app.use(express.urlencoded({ extended: false, limit: config.http.bodyLimitBytes, parameterLimit: 50, type: 'application/x-www-form-urlencoded' }));
-  // 5. Sessions, then the application.
+  // 5. Sessions; then, for every state change whatever its route, proof that this site sent it;
+  //    then who is signed in, read fresh from the database (a revoked session is gone already).
   app.use(createSessionMiddleware(config, sessionStore));
+  app.use(
+    createCsrfProtection({
+      publicOrigin: config.publicOrigin,
+      onRejected: (req, reason) => {
+        const meta = requestMeta(req);
+        return accounts.recordEvent({
+          type: 'csrf_rejected',
+          outcome: 'failure',
+          // Shown on the account's activity too: someone tried to act in this person's name.
+          actorId: req.session.userId ?? null,
+          subjectId: req.session.userId ?? null,
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+          detail: { reason, method: req.method, path: req.path.slice(0, 200) },
+        });
+      },
+    }),
+  );
+  app.use(loadCurrentUser(accounts));
+  // 6. The application: the JSON API, then the pages by area.
+  app.use(apiBasePath, apiRouter(web));
   app.use(pageRoutes(config.siteName));
-  // 6. Nothing matched; then every error, from anywhere, is answered in one place.
+  app.use(authPageRoutes(web));
+  app.use(accountPageRoutes(web));
+  app.use(adminPageRoutes(web));
+  // 7. Nothing matched; then every error, from anywhere, is answered in one place.
   app.use(notFound);
   app.use(createErrorHandler(renderErrorPage));
   return app;

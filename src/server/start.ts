@@ -7,6 +7,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { createApp } from '../app.js';
+import { setUpAccounts } from '../accounts/setup.js';
+import type { AccountService } from '../accounts/types.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { collectSecurityHeaders } from '../security/headers.js';
@@ -21,6 +23,7 @@ export interface RunningServer {
   readonly app: Express;
   readonly db: Db;
   readonly sessionStore: KyselySessionStore;
+  readonly accounts: AccountService;
   /** The main listener: HTTPS, or plain HTTP behind a TLS-terminating proxy. */
   readonly mainServer: https.Server | http.Server;
   readonly redirectServer: http.Server | undefined;
@@ -68,7 +71,9 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const sessionStore = new KyselySessionStore(db, config.session);
-  const app = createApp({ config, logger, sessionStore, isReady: () => isDatabaseReachable(db) });
+  // The account domain (with its mailer and password policy) for the pages and the JSON API.
+  const accounts = setUpAccounts({ db, config, logger });
+  const app = createApp({ config, logger, sessionStore, accounts: accounts.service, isReady: () => isDatabaseReachable(db) });
   const securityHeaders = collectSecurityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload });
 
   const tls = config.tls;
@@ -140,12 +145,13 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
     closing ??= (async () => {
       clearInterval(pruneTimer);
       await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
+      await accounts.close();
       await db.destroy();
     })();
     return closing;
   };
 
-  return { app, db, sessionStore, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
+  return { app, db, sessionStore, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
 }
 
 /** Stops accepting, lets in-flight requests finish within the bound, then cuts what is left. */
