@@ -1,23 +1,55 @@
 // src/storage/database.ts
 // Opens the database behind Kysely and runs migrations. SQLite by default (WAL, foreign keys,
-// busy timeout); the dialect is the only place that knows which engine is underneath.
+// busy timeout), PostgreSQL for several instances; the dialect is the only place that knows
+// which engine is underneath, so every query and migration is written once.
 
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
 
 export type Db = Kysely<Database>;
 
-export function openDatabase(config: DatabaseConfig): Db {
-  const sqlite = new SqliteDatabase(config.filename);
+/**
+ * Times are bigint milliseconds; pg returns int8 as strings to be safe beyond 2^53. Our values
+ * stay far below that, so this pool (and only this pool) reads them as numbers.
+ */
+function getTypeParser(oid: pg.types.TypeId, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+  const parser: unknown = pg.types.getTypeParser(oid, format);
+  return parser as (value: string) => unknown;
+}
+const postgresTypes = { getTypeParser } as pg.CustomTypesConfig;
+
+function openSqlite(filename: string): Db {
+  const sqlite = new SqliteDatabase(filename);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // With WAL, NORMAL is durable across application crashes and much faster than FULL.
   sqlite.pragma('synchronous = NORMAL');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+function openPostgres(url: string, poolSize: number): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: postgresTypes,
+    // Fail fast when the database is down instead of queueing requests behind a dead connection.
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'portcullis',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export function openDatabase(config: DatabaseConfig): Db {
+  return config.kind === 'sqlite' ? openSqlite(config.filename) : openPostgres(config.url, config.poolSize);
 }
 
 export interface MigrationOutcome {

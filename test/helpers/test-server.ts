@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { request, type RequestOptions, type TestResponse } from './https-client.js';
+import { createTestDatabase } from './databases.js';
 
 export interface TestServer {
   readonly config: Config;
@@ -29,6 +30,7 @@ export interface TestServer {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-test-'));
+  const database = await createTestDatabase(dataDir);
   const { config } = await loadConfig({
     env: {
       NODE_ENV: 'test',
@@ -37,6 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       PORTCULLIS_DATA_DIR: dataDir,
       PORTCULLIS_LOG_LEVEL: 'debug',
       PORTCULLIS_LOG_FORMAT: 'json',
+      ...(database.url === undefined ? {} : { PORTCULLIS_DATABASE_URL: database.url }),
       ...env,
     },
     cwd: dataDir,
@@ -65,6 +68,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     request: (requestPath, options = {}) => request(url, requestPath, { ca, ...options }),
     async close() {
       await server.close();
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -3,12 +3,12 @@
 // on every read, revocation final even for a request that was still in flight.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { SessionData } from 'express-session';
-import { migrateToLatest, openDatabase, type Db } from '../../src/storage/database.js';
+import type { Db } from '../../src/storage/database.js';
+import { openTestDb } from '../helpers/databases.js';
 import { hashSessionId, KyselySessionStore } from '../../src/storage/sessions/kysely-session-store.js';
 
 const minute = 60_000;
@@ -25,14 +25,13 @@ function sessionFor(userId?: string): SessionData {
 }
 
 describe('KyselySessionStore', () => {
-  let folder: string;
+  let testDb: Awaited<ReturnType<typeof openTestDb>>;
   let db: Db;
   let clock: number;
   let store: KyselySessionStore;
   before(async () => {
-    folder = await mkdtemp(path.join(tmpdir(), 'portcullis-sessions-'));
-    db = openDatabase({ kind: 'sqlite', filename: path.join(folder, 'test.db') });
-    await migrateToLatest(db);
+    testDb = await openTestDb();
+    db = testDb.db;
   });
   beforeEach(async () => {
     await db.deleteFrom('sessions').execute();
@@ -40,8 +39,7 @@ describe('KyselySessionStore', () => {
     store = new KyselySessionStore(db, { idleTimeoutMs: 30 * minute, absoluteTimeoutMs: 12 * 60 * minute }, () => clock);
   });
   after(async () => {
-    await db.destroy();
-    await rm(folder, { recursive: true, force: true });
+    await testDb.close();
   });
 
   it('stores only a SHA-256 hash of the session id', async () => {
@@ -49,11 +47,12 @@ describe('KyselySessionStore', () => {
     await store.writeSession(sid, sessionFor('user-1'));
     const rows = await db.selectFrom('sessions').select('id').execute();
     assert.deepEqual(rows, [{ id: hashSessionId(sid) }]);
-    await db.destroy();
-    db = openDatabase({ kind: 'sqlite', filename: path.join(folder, 'test.db') });
-    store = new KyselySessionStore(db, { idleTimeoutMs: 30 * minute, absoluteTimeoutMs: 12 * 60 * minute }, () => clock);
-    const files = await Promise.all(['test.db', 'test.db-wal'].map((name) => readFile(path.join(folder, name)).catch(() => Buffer.alloc(0))));
+    if (testDb.database.config.kind !== 'sqlite') return;
+    // On SQLite, read the raw files too: the id must not be anywhere on disk.
+    const filename = testDb.database.config.filename;
+    const files = await Promise.all([filename, `${filename}-wal`].map((name) => readFile(name).catch(() => Buffer.alloc(0))));
     for (const bytes of files) assert.equal(bytes.includes(sid), false, 'the raw id is nowhere in the database files');
+    assert.ok(path.isAbsolute(filename));
   });
 
   it('ends a session after 30 minutes without activity', async () => {
