@@ -16,12 +16,13 @@ export type Db = Kysely<Database>;
  * Times are bigint milliseconds; pg returns int8 as strings to be safe beyond 2^53. Our values
  * stay far below that, so this pool (and only this pool) reads them as numbers.
  */
-function getTypeParser(oid: pg.types.TypeId, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
-  const parser: unknown = pg.types.getTypeParser(oid, format);
-  return parser as (value: string) => unknown;
-}
-const postgresTypes = { getTypeParser } as pg.CustomTypesConfig;
+const postgresTypes: pg.CustomTypesConfig = {
+  getTypeParser: (id, format) => {
+    if (id === pg.types.builtins.INT8) return (value: string) => Number(value);
+    const parser: unknown = pg.types.getTypeParser(id, format);
+    return parser;
+  },
+};
 
 function openSqlite(filename: string): Db {
   const sqlite = new SqliteDatabase(filename);
