@@ -3,7 +3,10 @@
 
 export type Environment = 'development' | 'production' | 'test';
 
-export type DatabaseConfig = { readonly kind: 'sqlite'; readonly filename: string };
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly filename: string }
+  /** PostgreSQL for several instances sharing state; the URL may carry credentials, so it is never logged. */
+  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
 
 export type TlsConfig =
   /** Certificate and key files given by the operator. */

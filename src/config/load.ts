@@ -70,10 +70,14 @@ function resolveDatabase(raw: RawSettings, dataDir: string, cwd: string): Databa
   if (url === undefined) return { kind: 'sqlite', filename: path.join(dataDir, 'portcullis.db') };
   if (url === 'sqlite::memory:') return { kind: 'sqlite', filename: ':memory:' };
   if (url.startsWith('sqlite:')) return { kind: 'sqlite', filename: path.resolve(cwd, url.slice('sqlite:'.length)) };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    if (URL.canParse(url)) return { kind: 'postgres', url, poolSize: 10 };
+    return { setting: 'PORTCULLIS_DATABASE_URL', problem: 'the PostgreSQL URL does not parse', fix: 'use postgres://USER:PASSWORD@HOST:PORT/DATABASE' };
+  }
   return {
     setting: 'PORTCULLIS_DATABASE_URL',
     problem: 'unsupported database URL scheme',
-    fix: 'use sqlite:PATH (or leave it unset for DATA_DIR/portcullis.db)',
+    fix: 'use sqlite:PATH, postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for DATA_DIR/portcullis.db',
   };
 }
 
