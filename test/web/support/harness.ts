@@ -1,0 +1,81 @@
+// test/web/support/harness.ts
+// A real Portcullis over HTTPS with a real SMTP server in-process: account emails travel through
+// nodemailer to test/helpers/smtp.ts and the tests follow the links inside. bcrypt runs at cost 10
+// (the OWASP floor) to keep the suite fast.
+
+import { extractLink, startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp.js';
+import { startTestServer, type TestServer } from '../../helpers/test-server.js';
+import { WebClient } from './client.js';
+
+/** Passwords the policy accepts: long, not on the blocklist, zxcvbn 3 or more. */
+export const passwords = {
+  first: 'violet kettle harbour 90 lamp',
+  second: 'quiet orchard ferry 47 mosaic',
+  third: 'amber lantern gravel 63 otter',
+  /** Unicode: accents, CJK and an emoji (a code point beyond the BMP), well over 15 code points. */
+  unicode: 'Ünïcødé 山の上の月 🦊 crème brûlée',
+  /** 200 characters, all significant. */
+  long: 'correct-horse-battery-staple-'.repeat(7).slice(0, 200),
+} as const;
+
+export interface AccountsHarness {
+  readonly server: TestServer;
+  readonly smtp: TestSmtpServer;
+  /** A new client with an empty cookie jar, like a fresh browser. */
+  client(options?: { userAgent?: string }): WebClient;
+  /** The next email to `to` whose subject matches, and the link in it to `path`. */
+  linkFromEmail(to: string, path: string, subject?: RegExp): Promise<{ message: ReceivedMessage; link: URL }>;
+  close(): Promise<void>;
+}
+
+export async function startAccountsHarness(env: Record<string, string> = {}): Promise<AccountsHarness> {
+  const smtp = await startSmtpServer();
+  let server: TestServer;
+  try {
+    server = await startTestServer({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_BCRYPT_COST: '10', ...env });
+  } catch (error) {
+    await smtp.close();
+    throw error;
+  }
+  return {
+    server,
+    smtp,
+    client: (options = {}) => new WebClient(server, options),
+    async linkFromEmail(to, path, subject) {
+      const message = await smtp.waitForMessage(to, (candidate) => (subject === undefined || subject.test(candidate.subject)) && hasLink(candidate, path), 10_000);
+      return { message, link: extractLink(message, path) };
+    },
+    async close() {
+      await server.close();
+      await smtp.close();
+    },
+  };
+}
+
+function hasLink(message: ReceivedMessage, path: string): boolean {
+  try {
+    extractLink(message, path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Signs up through the pages and follows the emailed link; returns the client, signed out. */
+export async function signUpAndVerify(harness: AccountsHarness, email: string, password: string = passwords.first, client: WebClient = harness.client()): Promise<WebClient> {
+  await client.get('/sign-up');
+  const signUp = await client.submit('/sign-up', { email, password, displayName: '' });
+  if (signUp.status !== 303) throw new Error(`sign-up answered ${signUp.status}: ${signUp.body.slice(0, 500)}`);
+  const { link } = await harness.linkFromEmail(email, '/verify-email');
+  await client.get(link.pathname + link.search);
+  const verified = await client.submit('/verify-email', { token: link.searchParams.get('token') ?? '' });
+  if (verified.status !== 303) throw new Error(`verification answered ${verified.status}`);
+  return client;
+}
+
+/** A verified account, signed in through the sign-in page. */
+export async function signedInUser(harness: AccountsHarness, email: string, password: string = passwords.first): Promise<WebClient> {
+  const client = await signUpAndVerify(harness, email, password);
+  await client.signIn(email, password);
+  return client;
+}
