@@ -1,9 +1,10 @@
 // src/server/certificates.ts
 // Where the listener's certificate comes from: operator files, or in development a self-signed
-// certificate for localhost, 127.0.0.1 and ::1 made once and reused.
+// certificate for localhost, 127.0.0.1 and ::1 made once and reused. ACME (acme.ts) keeps its
+// files with the helpers here too.
 
-import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import selfsigned from 'selfsigned';
 
@@ -17,6 +18,34 @@ export async function readCredentials(certFile: string, keyFile: string): Promis
   // Parse now, so a broken file fails at start (or at reload) with a clear error, not at handshake.
   new X509Certificate(cert);
   return { cert, key };
+}
+
+/** A file's text, or undefined when it does not exist (any other error is thrown). */
+export async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Writes a file whole or not at all (temporary file, then rename), with its mode set before the
+ * contents can be read: a reader never sees half a key, and a key is never briefly world-readable.
+ */
+export async function writeFileAtomically(file: string, contents: string, mode: number): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, contents, { mode, flag: 'wx' });
+    // The umask may have narrowed the mode; set it exactly.
+    await chmod(temporary, mode);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -114,7 +114,16 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
     redirectUrl = urlOf('http', await listen(redirectServer, config.host, config.httpPort));
   }
 
-  const credentials = await loadCredentials();
+  let credentials: Credentials | undefined;
+  try {
+    credentials = await loadCredentials();
+  } catch (error) {
+    // No certificate, no service: release the port and the database before failing the start.
+    if (redirectServer !== undefined) await stopAccepting(redirectServer, 0);
+    await accounts.close();
+    await db.destroy();
+    throw error;
+  }
   const mainServer = credentials === undefined ? http.createServer(app) : https.createServer(hardenedTlsOptions(credentials), app);
   applyTimeouts(mainServer);
   mainServer.on('clientError', createClientErrorHandler(securityHeaders, logger));
@@ -122,6 +131,13 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
     logger.debug({ tlsError: error.code }, 'TLS handshake failed');
   });
   const mainUrl = urlOf(credentials === undefined ? 'http' : 'https', await listen(mainServer, config.host, config.httpsPort));
+  if (acme !== undefined && mainServer instanceof https.Server) {
+    const server = mainServer;
+    // Renewed certificates are swapped in live; open connections finish on the old one.
+    acme.startRenewal((fresh) => {
+      server.setSecureContext(hardenedTlsOptions(fresh));
+    });
+  }
 
   const pruneTimer = setInterval(() => {
     sessionStore.pruneExpired().then(
@@ -144,6 +160,7 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(pruneTimer);
+      acme?.stop();
       await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
       await accounts.close();
       await db.destroy();
