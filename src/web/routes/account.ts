@@ -19,7 +19,8 @@ import { describeUserAgent } from '../user-agent.js';
 /** How many security events the account page shows. */
 const activityShown = 20;
 
-const deleteForm = z.strictObject({ confirm: z.literal('yes', { error: 'Tick the box to confirm.' }) });
+// An unticked box is simply absent from the form: a missing value gets the same words as a wrong one.
+const deleteForm = z.strictObject({ confirm: z.string().default('').refine((value) => value === 'yes', { error: 'Tick the box to confirm.' }) });
 
 export function accountPageRoutes(deps: WebDependencies): Router {
   const { accounts, sessions, requireAccess, passwordHint } = deps;
