@@ -21,7 +21,9 @@ function codeFor(parserCode: string | undefined): ErrorCode {
 
 export function createClientErrorHandler(headers: ReadonlyMap<string, string>, logger: Logger) {
   return (error: Error & { code?: string }, socket: Socket): void => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // A TLS-level failure (a refused renegotiation, a bad record) has no HTTP stream to answer on:
+    // writing to it never completes, so the socket would linger until its timeout.
+    if (error.code === 'ECONNRESET' || error.code?.startsWith('ERR_SSL') === true || !socket.writable) {
       socket.destroy();
       return;
     }

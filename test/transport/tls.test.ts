@@ -66,9 +66,6 @@ describe('the TLS listener', () => {
   });
   after(async () => {
     control.close();
-    // A connection whose renegotiation was refused lingers on the server until its timeout (see
-    // the todo test below); cut it so that close() does not wait for it.
-    server.server.mainServer.closeAllConnections();
     await server.close();
   });
 
@@ -141,7 +138,6 @@ describe('the TLS listener', () => {
 
   it(
     'closes its side of a connection whose renegotiation it refused',
-    { todo: 'src/server/client-errors.ts answers TLS errors (ERR_SSL_*) with socket.end(HTTP 400), which never completes on a failed TLS socket: it must socket.destroy() them' },
     async () => {
       const connections = () =>
         new Promise<number>((resolve, reject) => {
@@ -167,7 +163,7 @@ describe('the TLS listener', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
         count = await connections();
       }
-      assert.equal(count, before, 'the refused connection is still open on the server');
+      assert.ok(count <= before, `the refused connection is still open on the server (${count} open, ${before} before)`);
     },
   );
 });
