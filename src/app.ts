@@ -65,13 +65,15 @@ export function createApp({ config, logger, sessionStore, accounts, isReady }: A
   app.use(requestContext(logger));
   app.use(createHelmet({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload }));
   app.use(extraSecurityHeaders);
-  // 2. Requests refused before any work: TRACE, plain HTTP through a proxy, undecodable paths.
+  // 2. Requests refused before any work: TRACE; then health checks, which a supervisor may ask
+  //    over plain HTTP on loopback behind a proxy and which reveal nothing; then plain HTTP
+  //    through a proxy and undecodable paths.
   app.use(refuseTraceMethods);
+  app.use(healthRoutes(isReady));
   app.use(requireSecureTransport(config.publicOrigin));
   app.use(requireDecodablePath);
-  // 3. Cheap answers that need no session: static assets and health checks.
+  // 3. Cheap answers that need no session: static assets.
   app.use('/assets', createStaticAssets());
-  app.use(healthRoutes(isReady));
   // 4. Bodies: only JSON and forms, bounded in size and parameter count.
   app.use(requireAcceptedBodyType());
   app.use(express.json({ limit: config.http.bodyLimitBytes, strict: true, type: 'application/json' }));

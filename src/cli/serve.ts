@@ -2,6 +2,9 @@
 // `portcullis serve`: start the server, drop root, reload certificates on SIGHUP, stop gracefully
 // on SIGTERM/SIGINT, and exit non-zero after logging anything uncaught.
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config.js';
 import { formatProblem } from '../config/config-error.js';
 import { currentNodeMajor, nodeSupportStatus } from '../security/node-support.js';
 import { dropPrivileges, isRoot, PrivilegeError, resolveUnprivilegedUser, type UnprivilegedUser } from '../security/privileges.js';
@@ -15,6 +18,19 @@ All settings come from PORTCULLIS_* environment variables or a .env file in the 
 directory; see README.md for the table. Secrets are never taken from the command line.
 
 Signals: SIGHUP reloads the certificate; SIGTERM and SIGINT stop gracefully.`;
+
+/**
+ * What the unprivileged user must own: the data directory, and a SQLite database kept outside it
+ * (the file and its WAL companions only, never the folder around it).
+ */
+function ownedPaths(config: Config): string[] {
+  const paths = [config.dataDir];
+  const database = config.database;
+  if (database.kind === 'sqlite' && database.filename !== ':memory:' && !database.filename.startsWith(`${config.dataDir}${path.sep}`)) {
+    paths.push(...[database.filename, `${database.filename}-wal`, `${database.filename}-shm`].filter((file) => existsSync(file)));
+  }
+  return paths;
+}
 
 export async function runServe(): Promise<number> {
   const { config, warnings, logger } = await prepareEnvironment();
@@ -44,17 +60,22 @@ export async function runServe(): Promise<number> {
 
   // Loaded only now: --help and configuration refusals answer without loading the web stack.
   const { startServer } = await import('../server/start.js');
-  const server = await startServer({ config, logger });
-
-  if (dropTo !== undefined) {
-    try {
-      const dropped = dropPrivileges(dropTo, [config.dataDir]);
-      logger.info({ uid: dropped.uid, gid: dropped.gid }, `dropped root privileges to ${dropped.name}`);
-    } catch (error) {
-      logger.fatal({ err: error }, 'could not drop root privileges; refusing to serve');
-      await server.close();
-      return ExitCode.config;
-    }
+  // Ports are bound as root (they may be below 1024); root is dropped before any request is handled.
+  const user = dropTo;
+  const beforeServing =
+    user === undefined
+      ? undefined
+      : () => {
+          const dropped = dropPrivileges(user, ownedPaths(config));
+          logger.info({ uid: dropped.uid, gid: dropped.gid }, `dropped root privileges to ${dropped.name}`);
+        };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ config, logger, beforeServing });
+  } catch (error) {
+    if (!(error instanceof PrivilegeError)) throw error;
+    logger.fatal({ err: error }, 'could not drop root privileges; refusing to serve');
+    return ExitCode.config;
   }
 
   logger.info({ url: config.publicOrigin, listening: server.mainUrl, redirect: server.redirectUrl }, `Portcullis is listening on ${server.mainUrl} (public URL ${config.publicOrigin})`);

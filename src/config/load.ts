@@ -192,6 +192,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if ('problem' in database) problems.push(database);
   const tls = resolveTls(raw, dataDir, cwd, isProduction);
   if ('problem' in tls) problems.push(tls);
+  else if (tls.mode === 'acme' && raw.PORTCULLIS_HTTP_PORT === null) {
+    problems.push({
+      setting: 'PORTCULLIS_HTTP_PORT',
+      problem: 'ACME certificates are validated over plain HTTP (HTTP-01), and the HTTP listener is off',
+      fix: 'set PORTCULLIS_HTTP_PORT to a port that port 80 reaches, or provide PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY',
+    });
+  }
 
   const cookieStack = stackRevealedBy(raw.PORTCULLIS_SESSION_COOKIE_NAME);
   if (cookieStack !== undefined) {

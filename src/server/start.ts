@@ -37,6 +37,11 @@ export interface RunningServer {
 export interface StartServerOptions {
   readonly config: Config;
   readonly logger: Logger;
+  /**
+   * Runs once every port is bound and before any request reaches a handler: `serve` drops root
+   * here. Requests that arrive earlier wait for it, so no handler ever runs with its privileges.
+   */
+  readonly beforeServing?: () => void;
 }
 
 /** How often expired session rows are deleted. */
@@ -65,7 +70,21 @@ function applyTimeouts(server: http.Server): void {
   server.timeout = 60_000;
 }
 
-export async function startServer({ config, logger }: StartServerOptions): Promise<RunningServer> {
+/**
+ * Wraps a request handler so that it only runs once the gate is open. The kernel may accept a
+ * connection as soon as a port is bound; its request is held until beforeServing() has run.
+ */
+function gated(handler: http.RequestListener, gate: Promise<void>, isOpen: () => boolean): http.RequestListener {
+  return (req, res) => {
+    if (isOpen()) handler(req, res);
+    else
+      void gate.then(() => {
+        handler(req, res);
+      });
+  };
+}
+
+export async function startServer({ config, logger, beforeServing }: StartServerOptions): Promise<RunningServer> {
   const db = openDatabase(config.database);
   const { applied } = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -95,12 +114,29 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
     }
   };
 
-  // The redirect listener starts first: ACME's HTTP-01 challenge is answered there.
+  let open = false;
+  let openGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve;
+  });
+
+  // Certificate files are read before anything is bound (and before root is dropped, so a key
+  // readable only by root still loads). ACME certificates come later: their challenge is
+  // answered on the redirect listener, which must be serving by then.
+  let credentials: Credentials | undefined;
+  try {
+    credentials = tls.mode === 'acme' ? undefined : await loadCredentials();
+  } catch (error) {
+    await accounts.close();
+    await db.destroy();
+    throw error;
+  }
+
   let redirectServer: http.Server | undefined;
   let redirectUrl: string | undefined;
   if (config.httpPort !== null) {
     const redirect = createRedirectHandler(config.publicOrigin, securityHeaders);
-    redirectServer = http.createServer((req, res) => {
+    redirectServer = http.createServer(gated((req, res) => {
       const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]{1,128})$/.exec(req.url ?? '')?.[1];
       const answer = token === undefined ? undefined : acme?.respondToChallenge(token);
       if (answer !== undefined) {
@@ -108,29 +144,46 @@ export async function startServer({ config, logger }: StartServerOptions): Promi
         return;
       }
       redirect(req, res);
-    });
+    }, gate, () => open));
     applyTimeouts(redirectServer);
     redirectServer.on('clientError', createClientErrorHandler(securityHeaders, logger));
     redirectUrl = urlOf('http', await listen(redirectServer, config.host, config.httpPort));
   }
 
-  let credentials: Credentials | undefined;
-  try {
-    credentials = await loadCredentials();
-  } catch (error) {
-    // No certificate, no service: release the port and the database before failing the start.
-    if (redirectServer !== undefined) await stopAccepting(redirectServer, 0);
-    await accounts.close();
-    await db.destroy();
-    throw error;
-  }
-  const mainServer = credentials === undefined ? http.createServer(app) : https.createServer(hardenedTlsOptions(credentials), app);
+  // With ACME the TLS listener starts without a certificate (handshakes fail) until one is had.
+  const serveApp = gated(app, gate, () => open);
+  const mainServer =
+    tls.mode === 'proxy' ? http.createServer(serveApp) : https.createServer(hardenedTlsOptions(credentials ?? {}), serveApp);
   applyTimeouts(mainServer);
   mainServer.on('clientError', createClientErrorHandler(securityHeaders, logger));
   mainServer.on('tlsClientError', (error: Error & { code?: string }) => {
     logger.debug({ tlsError: error.code }, 'TLS handshake failed');
   });
-  const mainUrl = urlOf(credentials === undefined ? 'http' : 'https', await listen(mainServer, config.host, config.httpsPort));
+  const mainUrl = urlOf(tls.mode === 'proxy' ? 'http' : 'https', await listen(mainServer, config.host, config.httpsPort));
+
+  const release = async () => {
+    await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, 0))));
+    await accounts.close();
+    await db.destroy();
+  };
+  try {
+    beforeServing?.();
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  open = true;
+  openGate();
+
+  if (tls.mode === 'acme' && mainServer instanceof https.Server) {
+    try {
+      mainServer.setSecureContext(hardenedTlsOptions(await loadCredentials() ?? {}));
+    } catch (error) {
+      // No certificate, no service: release the ports and the database before failing the start.
+      await release();
+      throw error;
+    }
+  }
   if (acme !== undefined && mainServer instanceof https.Server) {
     const server = mainServer;
     // Renewed certificates are swapped in live; open connections finish on the old one.

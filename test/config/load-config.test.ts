@@ -90,6 +90,11 @@ describe('loadConfig', () => {
     assert.match(await refusal({ PORTCULLIS_PUBLIC_URL: 'ftp://example.com' }, workDir), /PORTCULLIS_PUBLIC_URL/);
   });
 
+  it('refuses ACME certificates with the plain-HTTP listener off, since HTTP-01 needs it', async () => {
+    const message = await refusal({ PORTCULLIS_ACME_DIRECTORY_URL: 'https://acme.example.test/dir', PORTCULLIS_HTTP_PORT: 'off' }, workDir);
+    assert.match(message, /^PORTCULLIS_HTTP_PORT: ACME certificates are validated over plain HTTP.*Fix:/m);
+  });
+
   it('reports every problem at once, one line each', async () => {
     const message = await refusal({ PORTCULLIS_HTTPS_PORT: 'abc', PORTCULLIS_BODY_LIMIT: '5gb', PORTCULLIS_LOG_LEVEL: 'loud' }, workDir);
     const lines = message.split('\n');

@@ -87,9 +87,15 @@ describe('behind a proxy, reached by someone who is not that proxy', () => {
   });
 
   it('does not believe a forged X-Forwarded-Proto: the request is still treated as plain HTTP', async () => {
-    const response = await server.request('/healthz', { headers: { 'x-forwarded-proto': 'https' } });
+    const response = await server.request('/', { headers: { 'x-forwarded-proto': 'https' } });
     assert.equal(response.status, 301);
-    assert.equal(response.headers.location, 'https://accounts.example.test/healthz');
+    assert.equal(response.headers.location, 'https://accounts.example.test/');
+  });
+
+  it('still answers health checks, which reveal nothing, for a supervisor on plain HTTP', async () => {
+    const response = await server.request('/healthz');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.json(), { status: 'ok' });
   });
 
   it('does not believe a forged X-Forwarded-For', async () => {
