@@ -9,7 +9,8 @@ import type { TestServer } from '../../helpers/test-server.js';
 export const defaultUserAgent = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 export interface CallOptions {
-  readonly headers?: Record<string, string>;
+  /** Extra headers; `undefined` removes one the client would otherwise send. */
+  readonly headers?: Record<string, string | undefined>;
 }
 
 export interface JsonOptions extends CallOptions {
@@ -59,11 +60,13 @@ export class WebClient {
     return id === undefined ? undefined : hashSessionId(id);
   }
 
-  async request(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<TestResponse> {
+  async request(path: string, options: { method?: string; headers?: Record<string, string | undefined>; body?: string } = {}): Promise<TestResponse> {
     const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const merged: Record<string, string | undefined> = { 'user-agent': this.userAgent, ...(cookie === '' ? {} : { cookie }), ...options.headers };
+    const headers = Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
     const response = await this.#server.request(path, {
       method: options.method ?? 'GET',
-      headers: { 'user-agent': this.userAgent, ...(cookie === '' ? {} : { cookie }), ...options.headers },
+      headers,
       ...(options.body === undefined ? {} : { body: options.body }),
     });
     this.#remember(response);
