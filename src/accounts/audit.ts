@@ -11,7 +11,8 @@ import type { AuditDetail, AuditEvent, NewAuditEvent } from './types.js';
 
 type Queryable = Kysely<Database> | Transaction<Database>;
 
-const secretLooking = /pass|token|secret|cookie|session|hash|key|code|otp|credential/i;
+// Names that hold secrets, not names that merely mention them ("sessionsEnded" is a count).
+const secretLooking = /pass|token|secret|cookie|sessionid|^sid$|hash|key|otp|credential|recovery|authorization/i;
 const maximumDetailKeys = 20;
 const maximumDetailString = 200;
 

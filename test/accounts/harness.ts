@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/config.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/storage/database.js';
 import { setUpAccounts } from '../../src/accounts/setup.js';
 import type { AccountServiceDeps } from '../../src/accounts/account-service.js';
@@ -57,7 +57,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(env: Record<string, string> = {}, options: { mailer?: Mailer } = {}): Promise<Harness> {
+/** options.mailer: a Mailer, or a function making one from the harness's config and logger. */
+export async function createHarness(env: Record<string, string> = {}, options: { mailer?: Mailer | ((config: Config, logger: Logger) => Mailer) } = {}): Promise<Harness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-accounts-'));
   const { config } = await loadConfig({
     env: { NODE_ENV: 'test', PORTCULLIS_DATA_DIR: dir, PORTCULLIS_BCRYPT_COST: '10', PORTCULLIS_SECRET: 's'.repeat(48), ...env },
@@ -76,7 +77,8 @@ export async function createHarness(env: Record<string, string> = {}, options: {
   await migrateToLatest(db);
   const mail = new RecordingMailer();
   let offset = 0;
-  const accounts = setUpAccounts({ db, config, logger, mailer: options.mailer ?? mail, now: () => Date.now() + offset });
+  const mailer = typeof options.mailer === 'function' ? options.mailer(config, logger) : (options.mailer ?? mail);
+  const accounts = setUpAccounts({ db, config, logger, mailer, now: () => Date.now() + offset });
   return {
     dir,
     config,
