@@ -4,10 +4,12 @@
 // register here beside serve and migrate.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkHelp, checkOptions, runCheck } from './cli/check.js';
 import { ExitCode } from './cli/exit-codes.js';
 import { CommandExit } from './cli/environment.js';
 import { migrateHelp, runMigrate } from './cli/migrate.js';
 import { runServe, serveHelp } from './cli/serve.js';
+import { runUser, userHelp, userOptions } from './cli/user.js';
 
 interface Command {
   readonly summary: string;
@@ -21,6 +23,8 @@ interface Command {
 const commands = new Map<string, Command>([
   ['serve', { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() }],
   ['migrate', { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() }],
+  ['user', { summary: 'create, import and list users; change roles (the first admin comes from here)', help: userHelp, options: userOptions, allowPositionals: true, run: runUser }],
+  ['check', { summary: 'audit a site (URL) or a project folder against the eleven practices', help: checkHelp, options: checkOptions, allowPositionals: true, run: runCheck }],
 ]);
 
 function mainHelp(): string {

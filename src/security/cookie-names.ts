@@ -40,3 +40,12 @@ export function stackRevealedBy(cookieName: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether a cookie name looks like it carries a session or a credential, so that HttpOnly and the
+ * __Host- prefix are expected of it. Anti-CSRF cookies are left out: some designs read them from script.
+ */
+export function looksLikeSessionCookie(cookieName: string): boolean {
+  if (/csrf|xsrf/i.test(cookieName)) return false;
+  return stackRevealedBy(cookieName) !== undefined || /sess|sid|auth|login|token|jwt/i.test(cookieName);
+}

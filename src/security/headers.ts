@@ -115,3 +115,93 @@ export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<stri
   run(extraSecurityHeaders);
   return headers;
 }
+
+/** Referrer-Policy values that keep paths and queries from leaking to other sites (ASVS 3.4.5). */
+export const acceptedReferrerPolicies: readonly string[] = Object.freeze(['no-referrer', 'same-origin', 'strict-origin', 'strict-origin-when-cross-origin']);
+
+/**
+ * CSP directives every policy must set (they do not fall back to default-src, or they guard what
+ * default-src cannot): the ones this server sets in `contentSecurityPolicyDirectives`.
+ */
+export const requiredCspDirectives: readonly string[] = Object.freeze(['object-src', 'base-uri', 'frame-ancestors', 'form-action']);
+
+/** Sources that undo what a CSP is for; this server's policy has none of them. */
+export const unsafeCspSources: readonly string[] = Object.freeze(["'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", 'data:', '*', 'http:', 'https:']);
+
+/** One response header as `portcullis check` judges it on any site: the bar the headers above meet. */
+export interface HeaderExpectation {
+  /** Lower-case header name. */
+  readonly header: string;
+  /** What is expected, in words, for reports. */
+  readonly expected: string;
+  /** True when the value (undefined: header absent) meets the bar. */
+  accepts(value: string | undefined): boolean;
+}
+
+function hstsMeetsTheBar(value: string | undefined): boolean {
+  if (value === undefined || value.includes(',')) return false;
+  const parts = value.split(';').map((part) => part.trim().toLowerCase());
+  const maxAge = parts.find((part) => part.startsWith('max-age='));
+  const seconds = maxAge === undefined ? Number.NaN : Number(maxAge.slice('max-age='.length).replace(/^"|"$/g, ''));
+  return Number.isInteger(seconds) && seconds >= minimumHstsMaxAgeSeconds && parts.includes('includesubdomains');
+}
+
+/** The last policy a browser understands wins (a comma list lets sites send fallbacks). */
+function effectiveReferrerPolicy(value: string): string | undefined {
+  const known = new Set(['no-referrer', 'no-referrer-when-downgrade', 'origin', 'origin-when-cross-origin', 'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url']);
+  return value
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((token) => known.has(token))
+    .at(-1);
+}
+
+/**
+ * The headers `portcullis check` expects on any site, one rule per header. The server's own set
+ * (createHelmet plus extraSecurityHeaders) meets every rule; test/check holds it to that.
+ */
+export const expectedHeaderRules: readonly HeaderExpectation[] = Object.freeze([
+  {
+    header: 'strict-transport-security',
+    expected: `max-age of at least ${minimumHstsMaxAgeSeconds} seconds with includeSubDomains`,
+    accepts: hstsMeetsTheBar,
+  },
+  {
+    header: 'x-content-type-options',
+    expected: 'nosniff',
+    accepts: (value: string | undefined) => value?.trim().toLowerCase() === 'nosniff',
+  },
+  {
+    header: 'referrer-policy',
+    expected: acceptedReferrerPolicies.join(', '),
+    accepts: (value: string | undefined) => {
+      const policy = value === undefined ? undefined : effectiveReferrerPolicy(value);
+      return policy !== undefined && acceptedReferrerPolicies.includes(policy);
+    },
+  },
+  {
+    header: 'cross-origin-opener-policy',
+    expected: 'same-origin',
+    accepts: (value: string | undefined) => value?.split(';')[0]?.trim().toLowerCase() === 'same-origin',
+  },
+  {
+    header: 'cross-origin-resource-policy',
+    expected: 'same-origin',
+    accepts: (value: string | undefined) => value?.trim().toLowerCase() === 'same-origin',
+  },
+  {
+    header: 'permissions-policy',
+    expected: 'present, switching off the features the site does not use',
+    accepts: (value: string | undefined) => value !== undefined && value.trim() !== '',
+  },
+  {
+    header: 'x-powered-by',
+    expected: 'absent',
+    accepts: (value: string | undefined) => value === undefined,
+  },
+  {
+    header: 'server',
+    expected: 'absent, or a name without a version',
+    accepts: (value: string | undefined) => value === undefined || !/\d/.test(value),
+  },
+]);

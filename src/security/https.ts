@@ -80,3 +80,9 @@ export function requireSecureTransport(publicOrigin: string): RequestHandler {
     res.status(redirectStatus(req.method)).setHeader('Location', redirectLocation(publicOrigin, req.originalUrl)).end();
   };
 }
+
+/** Protocol versions below `minimumTlsVersion`: the listener refuses them and `portcullis check` expects any site to. */
+export const legacyTlsVersions = ['TLSv1', 'TLSv1.1'] as const satisfies readonly string[];
+
+/** The redirect statuses the plain-HTTP listener answers with: permanent, and method-preserving for non-GET. */
+export const acceptedRedirectStatuses: readonly number[] = Object.freeze([redirectStatus('GET'), redirectStatus('POST')]);

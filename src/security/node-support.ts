@@ -35,3 +35,18 @@ export function nodeSupportStatus(major: number, today: Date = new Date()): Node
 export function currentNodeMajor(): number {
   return Number(process.versions.node.split('.')[0]);
 }
+
+/** LTS codenames, as used in .nvmrc (`lts/iron`) and image tags (`node:iron`). */
+export const nodeLtsCodenames: ReadonlyMap<string, number> = new Map([
+  ['argon', 4],
+  ['boron', 6],
+  ['carbon', 8],
+  ['dubnium', 10],
+  ['erbium', 12],
+  ['fermium', 14],
+  ['gallium', 16],
+  ['hydrogen', 18],
+  ['iron', 20],
+  ['jod', 22],
+  ['krypton', 24],
+]);

@@ -43,3 +43,6 @@ export function createSessionMiddleware(config: Config, store: session.Store): R
     cookie: { ...sessionCookieAttributes },
   });
 }
+
+/** SameSite values `portcullis check` accepts on any site's cookies: ours (lax) or stricter. */
+export const acceptedSameSiteValues: readonly string[] = Object.freeze([sessionCookieAttributes.sameSite, 'strict']);
