@@ -10,7 +10,6 @@ import { CommandExit } from './cli/environment.js';
 import { migrateHelp, runMigrate } from './cli/migrate.js';
 import { runServe, serveHelp } from './cli/serve.js';
 import { runUser, userHelp, userOptions } from './cli/user.js';
-import { runUser, userHelp, userOptions } from './cli/user.js';
 
 interface Command {
   readonly summary: string;
@@ -24,7 +23,6 @@ interface Command {
 const commands = new Map<string, Command>([
   ['serve', { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() }],
   ['migrate', { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() }],
-  ['user', { summary: 'create, import and list users; change roles (the first admin comes from here)', help: userHelp, options: userOptions, allowPositionals: true, run: runUser }],
   ['user', { summary: 'create, import and list users; change roles (the first admin comes from here)', help: userHelp, options: userOptions, allowPositionals: true, run: runUser }],
   ['check', { summary: 'audit a site (URL) or a project folder against the eleven practices', help: checkHelp, options: checkOptions, allowPositionals: true, run: runCheck }],
 ]);
