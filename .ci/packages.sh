@@ -23,8 +23,8 @@ ci_package_present() { # ci_package_present CHECK
   esac
 }
 
-ci_apt() { # apt-get with one retry: a mirror hiccup should not fail the run
-  apt-get "$@" || { echo "apt-get $1 failed; retrying in 10 s"; sleep 10; apt-get "$@"; }
+ci_apt() { # apt-get with one retry (a mirror hiccup should not fail the run), waiting for the dpkg lock
+  apt-get -o DPkg::Lock::Timeout=300 "$@" || { echo "apt-get $* failed; retrying in 10 s"; sleep 10; apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 }
 
 install_packages() {
