@@ -120,12 +120,11 @@ async function tlsFindings(context: UrlCheckContext): Promise<Finding[]> {
   const port = defaultPort(url);
   const timeoutMs = context.options.timeoutMs;
   const now = context.options.now ?? new Date();
-  const legacyMin = legacyTlsVersions[0];
-  const legacyMax = legacyTlsVersions[legacyTlsVersions.length - 1] ?? legacyMin;
-  const [main, legacy, weak] = await Promise.all([
+  const [main, weak, ...legacyResults] = await Promise.all([
     handshake({ host, port, servername: host, extraCa: context.options.extraCa, timeoutMs }),
-    handshake({ host, port, servername: host, minVersion: legacyMin, maxVersion: legacyMax, ciphers: 'DEFAULT@SECLEVEL=0', timeoutMs }),
     handshake({ host, port, servername: host, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: `${weakTls12Suites.join(':')}:@SECLEVEL=0`, timeoutMs }),
+    // One handshake per old version, each offering every suite this OpenSSL still has (SECLEVEL=0).
+    ...legacyTlsVersions.map((version) => handshake({ host, port, servername: host, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0', timeoutMs })),
   ]);
   const findings: Finding[] = [];
 
@@ -168,16 +167,22 @@ async function tlsFindings(context: UrlCheckContext): Promise<Finding[]> {
     }
   }
 
-  if (legacy.ok) {
+  const accepted = legacyResults.flatMap((result) => (result.ok ? [`${result.protocol} with ${result.cipher}`] : []));
+  // An OpenSSL built without the old versions fails on our side, before anything is sent.
+  const unable = legacyResults.flatMap((result) =>
+    !result.ok && /no protocols available|unsupported protocol|ERR_SSL_NO_PROTOCOLS_AVAILABLE/i.test(`${result.code ?? ''} ${result.message}`) && !/alert/i.test(result.message) ? [result.message] : [],
+  );
+  if (accepted.length > 0) {
     findings.push(
-      fail(httpsChecks.legacyTls, `a ${legacy.protocol} handshake succeeded with ${legacy.cipher}`, `accept ${minimumTlsVersion} and TLS 1.3 only (Node.js: minVersion: '${minimumTlsVersion}'; nginx: ssl_protocols TLSv1.2 TLSv1.3)`),
+      fail(httpsChecks.legacyTls, `handshakes succeeded: ${accepted.join('; ')}`, `accept ${minimumTlsVersion} and TLS 1.3 only (Node.js: minVersion: '${minimumTlsVersion}'; nginx: ssl_protocols TLSv1.2 TLSv1.3)`),
     );
-  } else if (/no protocols available|unsupported protocol|ERR_SSL_NO_PROTOCOLS_AVAILABLE/i.test(`${legacy.code ?? ''} ${legacy.message}`) && !/alert/i.test(legacy.message)) {
-    findings.push(notChecked(httpsChecks.legacyTls, `this machine's OpenSSL cannot offer ${legacyTlsVersions.join('/')} (${legacy.message}), so it cannot tell whether the server would accept them`));
+  } else if (unable.length > 0) {
+    findings.push(notChecked(httpsChecks.legacyTls, `this machine's OpenSSL cannot offer ${legacyTlsVersions.join('/')} (${unable[0] ?? ''}), so it cannot tell whether the server would accept them`));
   } else if (!main.ok) {
     findings.push(notChecked(httpsChecks.legacyTls, `no TLS handshake with ${host}:${port} at all`));
   } else {
-    findings.push(pass(httpsChecks.legacyTls, `${legacyTlsVersions.join(' and ')} refused (${legacy.code ?? legacy.message}); the normal handshake used ${main.protocol}`));
+    const reasons = [...new Set(legacyResults.map((result) => (result.ok ? '' : (result.code ?? result.message))))].join(', ');
+    findings.push(pass(httpsChecks.legacyTls, `${legacyTlsVersions.join(' and ')} refused (${reasons}); the normal handshake used ${main.protocol}`));
   }
 
   if (weak.ok) {
