@@ -3,6 +3,8 @@
 // nodemailer to test/helpers/smtp.ts and the tests follow the links inside. bcrypt runs at cost 10
 // (the OWASP floor) to keep the suite fast.
 
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { extractLink, startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../../helpers/smtp.js';
 import { startTestServer, type TestServer } from '../../helpers/test-server.js';
 import { WebClient } from './client.js';
@@ -28,11 +30,32 @@ export interface AccountsHarness {
   close(): Promise<void>;
 }
 
-export async function startAccountsHarness(env: Record<string, string> = {}): Promise<AccountsHarness> {
+/** A loopback port free right now (for a server that must know its public URL before it listens). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => {
+    resolve();
+  }));
+  return port;
+}
+
+export interface HarnessOptions {
+  /**
+   * Serve at https://localhost:PORT and make that the public URL, so emailed links and the
+   * Origin a real browser sends name the server itself (the default public URL is a placeholder).
+   */
+  readonly publicUrlIsReal?: boolean;
+}
+
+export async function startAccountsHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<AccountsHarness> {
   const smtp = await startSmtpServer();
   let server: TestServer;
   try {
-    server = await startTestServer({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_BCRYPT_COST: '10', ...env });
+    const port = options.publicUrlIsReal === true ? await freePort() : undefined;
+    const addressing: Record<string, string> = port === undefined ? {} : { PORTCULLIS_HTTPS_PORT: String(port), PORTCULLIS_PUBLIC_URL: `https://localhost:${port}` };
+    server = await startTestServer({ PORTCULLIS_SMTP_URL: smtp.url, PORTCULLIS_BCRYPT_COST: '10', ...addressing, ...env });
   } catch (error) {
     await smtp.close();
     throw error;
