@@ -11,6 +11,7 @@ import type { Db } from '../storage/database.js';
 import { createAccountService, type AccountServiceDeps } from './account-service.js';
 import { createPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js';
+import { pruneTokens } from './tokens.js';
 import type { AccountService } from './types.js';
 
 export function passwordHasherFor(config: Config): PasswordHasher {
@@ -21,6 +22,10 @@ export function passwordHasherFor(config: Config): PasswordHasher {
 export interface AccountsSetup {
   readonly service: AccountService;
   readonly deps: AccountServiceDeps;
+  /** Loads the password blocklist and starts the strength worker; call once at server start. */
+  preload(): Promise<void>;
+  /** Deletes used and expired one-time tokens; returns how many (run it with the session pruning). */
+  pruneTokens(): Promise<number>;
   /** Stops the policy's worker thread. */
   close(): Promise<void>;
 }
@@ -35,5 +40,12 @@ export function setUpAccounts(options: { db: Db; config: Config; logger: Logger;
     policy: options.policy ?? createPasswordPolicy({ config: options.config, logger: options.logger }),
     ...(options.now === undefined ? {} : { now: options.now }),
   };
-  return { service: createAccountService(deps), deps, close: () => deps.policy.close() };
+  const now = options.now ?? Date.now;
+  return {
+    service: createAccountService(deps),
+    deps,
+    preload: () => deps.policy.preload(),
+    pruneTokens: () => pruneTokens(options.db, now()),
+    close: () => deps.policy.close(),
+  };
 }
