@@ -155,21 +155,25 @@ function enginesFinding(context: ProjectContext, now: Date): Finding | undefined
   if (majors === undefined) return warn(nodeVersionChecks.engines, `engines.node "${range}" could not be read as a version range`, 'write engines.node as a semver range, for example ">=22"', { severity: 'low', locations: location });
   if (majors.length === 0) return warn(nodeVersionChecks.engines, `engines.node "${range}" allows no Node.js version`, 'fix the range', { severity: 'low', locations: location });
   const dead = majors.filter((major) => isPastEndOfLife(major, now));
+  const floor = majors[0] ?? 0;
   if (dead.length === majors.length) {
     return fail(nodeVersionChecks.engines, `engines.node "${range}" allows only end-of-life majors: ${dead.map((major) => endOfLifeText(major, now)).join(', ')}`, `move to a supported LTS (Node.js ${currentLts(now) ?? 'current LTS'}) and update engines.node`, {
       severity: 'high',
       locations: location,
     });
   }
-  if (dead.length > 0) {
+  // What matters is the floor: an open range (">=22") also admits short-lived odd majors, which no one
+  // deploys on; a floor past end of life means installs on a dead runtime are still accepted.
+  if (isPastEndOfLife(floor, now)) {
+    const named = dead.filter((major) => major === floor || major % 2 === 0);
     return warn(
       nodeVersionChecks.engines,
-      `engines.node "${range}" still allows ${dead.map((major) => endOfLifeText(major, now)).join(', ')}`,
+      `engines.node "${range}" still allows ${named.map((major) => endOfLifeText(major, now)).join(', ')}`,
       `raise the lower bound to a supported major (">=${majors.find((major) => !isPastEndOfLife(major, now)) ?? currentLts(now) ?? ''}") once nothing runs the old one`,
       { locations: location },
     );
   }
-  return pass(nodeVersionChecks.engines, `engines.node "${range}" allows Node.js ${majors[0] ?? '?'} and later majors in range, all supported`);
+  return pass(nodeVersionChecks.engines, `engines.node "${range}" starts at Node.js ${floor}, which is supported`);
 }
 
 async function nvmrcFinding(context: ProjectContext, now: Date): Promise<Finding | undefined> {
