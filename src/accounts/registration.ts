@@ -12,9 +12,12 @@ import { findUserByEmail, findUserById, toPublicUser } from './users.js';
 import type { PublicUser, RequestMeta } from './types.js';
 
 export async function signUp(ctx: FlowContext, input: { email: string; password: string; displayName?: string }, meta: RequestMeta): Promise<void> {
-  const email = requireEmail(input.email);
-  const displayName = cleanDisplayName(input.displayName);
-  const password = requirePasswordInput(input.password, 'password');
+  // Typed as an object, but a caller may pass anything: read it as unknown.
+  const raw: unknown = input;
+  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as { email?: unknown; password?: unknown; displayName?: unknown };
+  const email = requireEmail(fields.email);
+  const displayName = cleanDisplayName(fields.displayName);
+  const password = requirePasswordInput(fields.password, 'password');
   // The policy and the hash come before the existence check, so both paths cost the same.
   await assertPasswordAcceptable(ctx.policy, password, { email, displayName }, 'password');
   const passwordHash = await ctx.passwords.hash(password);

@@ -81,6 +81,9 @@ describe('sign-up and email verification', () => {
       assert.ok(Object.hasOwn(refused.fields ?? {}, field), `${field} for ${JSON.stringify(input).slice(0, 60)}`);
       assert.ok(!JSON.stringify(refused.fields).includes('aaaaaaaaaa'), 'the input came back');
     }
+    for (const notAnObject of [null, undefined, 'email=x', 42]) {
+      assert.equal((await codeOf(() => h.service.signUp(notAnObject as never, meta))).code, 'VALIDATION_FAILED');
+    }
     const huge = await codeOf(() => h.service.signUp({ email: 'ok@example.com', password: 'x'.repeat(1_000_000) }, meta));
     assert.equal(huge.code, 'PASSWORD_REJECTED');
   });
