@@ -92,6 +92,14 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   const sessionStore = new KyselySessionStore(db, config.session);
   // The account domain (with its mailer and password policy) for the pages and the JSON API.
   const accounts = setUpAccounts({ db, config, logger });
+  try {
+    // The blocklist and the strength worker load now, not on the first sign-up's clock.
+    await accounts.preload();
+  } catch (error) {
+    await accounts.close();
+    await db.destroy();
+    throw error;
+  }
   const app = createApp({ config, logger, sessionStore, accounts: accounts.service, isReady: () => isDatabaseReachable(db) });
   const securityHeaders = collectSecurityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload });
 
@@ -199,6 +207,15 @@ export async function startServer({ config, logger, beforeServing }: StartServer
       },
       (error: unknown) => {
         logger.warn({ err: error }, 'pruning expired sessions failed');
+      },
+    );
+    // Used and expired email links go with them: their rows are no use to anyone.
+    accounts.pruneTokens().then(
+      (removed) => {
+        if (removed > 0) logger.debug({ removed }, 'spent and expired one-time tokens pruned');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'pruning one-time tokens failed');
       },
     );
   }, pruneIntervalMs);
