@@ -34,7 +34,7 @@ const seenOnlyWhenRunning: readonly CheckDefinition[] = [
 ];
 
 export const projectCheckLimits: readonly string[] = [
-  'Source is read statically: options built at run time, wrapper modules and re-exports are not followed, and test, example and script folders are not counted as production code.',
+  'Source is read statically: options built at run time, wrapper modules and re-exports are not followed. Source, Dockerfiles and systemd units under test, fixture, example, docs and scripts folders are not counted as deployed.',
   'Only npm lockfiles (package-lock.json, npm-shrinkwrap.json) are linted; yarn, pnpm and bun lockfiles are only noticed.',
   'npm audit runs only with --online, and only counts when the advisory service answers; ESLint runs only with --eslint.',
   `Folders such as node_modules, dist and .git are skipped; at most ${maxWalkedFiles} files are listed.`,

@@ -121,7 +121,10 @@ describe('Node.js versions', () => {
 
 describe('Dockerfiles', () => {
   it('recognises Dockerfiles, not files about them', () => {
-    assert.deepEqual(['Dockerfile', 'docker/Dockerfile.prod', 'api.Dockerfile', 'Containerfile', 'test/dockerfile.test.ts', 'docs/Dockerfile.md'].map(isDockerfile), [true, true, true, true, false, false]);
+    assert.deepEqual(
+      ['Dockerfile', 'docker/Dockerfile.prod', 'api.Dockerfile', 'Containerfile', 'test/dockerfile.test.ts', 'docs/Dockerfile.md', 'test/fixtures/Dockerfile', 'examples/Dockerfile'].map(isDockerfile),
+      [true, true, true, true, false, false, false, false],
+    );
   });
 
   it("finds the final stage's user, through stages it builds on and build arguments", () => {

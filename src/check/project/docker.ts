@@ -7,6 +7,7 @@
 import type { Finding } from '../finding.js';
 import { fail, notChecked, pass, warn, type CheckDefinition } from '../finding.js';
 import { baseName, type ProjectCheckGroup } from './context.js';
+import { isDeployedPath } from './files.js';
 
 export const dockerCheck = { practice: 1, id: 'dockerfile-user', title: 'The Dockerfile runs the app as a non-root USER', severity: 'high' } as const satisfies CheckDefinition;
 
@@ -28,8 +29,9 @@ export interface ParsedDockerfile {
   readonly stages: readonly DockerStage[];
 }
 
-/** Dockerfile, Containerfile, Dockerfile.prod, app.Dockerfile ... */
+/** Dockerfile, Containerfile, Dockerfile.prod, app.Dockerfile ... outside test and example folders. */
 export function isDockerfile(relative: string): boolean {
+  if (!isDeployedPath(relative)) return false;
   const name = baseName(relative).toLowerCase();
   if (/\.(?:[cm]?[jt]sx?|md|json|txt|ya?ml|sh|map)$/.test(name)) return false;
   return name === 'dockerfile' || name === 'containerfile' || name.startsWith('dockerfile.') || name.endsWith('.dockerfile');

@@ -8,7 +8,7 @@
 import type { Finding } from '../finding.js';
 import { fail, notChecked, pass, warn, type CheckDefinition } from '../finding.js';
 import { dependsOn, type ProjectCheckGroup, type ProjectContext } from './context.js';
-import { lineOf } from './files.js';
+import { isDeployedPath, lineOf } from './files.js';
 
 export const expressChecks = {
   sessionName: { practice: 3, id: 'express-session-name', title: 'express-session is given its own cookie name', severity: 'medium' },
@@ -17,13 +17,11 @@ export const expressChecks = {
 } as const satisfies Record<string, CheckDefinition>;
 
 const sourceExtension = /\.(?:[cm]?js|[cm]?ts|jsx|tsx)$/;
-/** Test, example and tooling code is not production code. */
-const nonProductionPath = /(?:^|\/)(?:test|tests|__tests__|spec|specs|e2e|fixtures|__fixtures__|__mocks__|examples?|scripts|docs|benchmarks?|stories)\//;
 const nonProductionName = /\.(?:test|spec|stories)\.[cm]?[jt]sx?$|(?:^|\/)[\w.-]+\.config\.[cm]?[jt]s$|\.d\.ts$/;
 export const maxSourceFiles = 2_000;
 
 export function isProductionSource(relative: string): boolean {
-  return sourceExtension.test(relative) && !nonProductionPath.test(relative) && !nonProductionName.test(relative);
+  return sourceExtension.test(relative) && isDeployedPath(relative) && !nonProductionName.test(relative);
 }
 
 /** Comments replaced by spaces (newlines kept, so offsets keep their line numbers); strings left alone. */

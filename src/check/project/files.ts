@@ -120,6 +120,13 @@ export function runProcess(file: string, args: readonly string[], options: { rea
   });
 }
 
+/** Test, example, documentation and tooling folders: what they hold is not deployed. */
+const nonDeployedFolder = /(?:^|\/)(?:test|tests|__tests__|spec|specs|e2e|fixtures|__fixtures__|__mocks__|examples?|scripts|docs|benchmarks?|stories)\//;
+
+export function isDeployedPath(relative: string): boolean {
+  return !nonDeployedFolder.test(relative);
+}
+
 /** Line number (1-based) of a character offset. */
 export function lineOf(text: string, index: number): number {
   let line = 1;

@@ -6,6 +6,7 @@
 import type { Finding } from '../finding.js';
 import { fail, notChecked, pass, type CheckDefinition } from '../finding.js';
 import type { ProjectCheckGroup } from './context.js';
+import { isDeployedPath } from './files.js';
 
 export const systemdCheck = { practice: 1, id: 'systemd-user', title: 'systemd units run the service as an unprivileged user', severity: 'high' } as const satisfies CheckDefinition;
 
@@ -45,7 +46,7 @@ export function unitUser(file: string, text: string): UnitUser {
 export const systemdGroup: ProjectCheckGroup = {
   name: 'systemd',
   async run(context) {
-    const units = context.files.filter((file) => file.endsWith('.service'));
+    const units = context.files.filter((file) => file.endsWith('.service') && isDeployedPath(file));
     if (units.length === 0) return [notChecked(systemdCheck, 'no systemd .service unit in the folder')];
     const results = await Promise.all(units.map(async (file) => ({ file, result: unitUser(file, (await context.read(file)) ?? '') })));
     const failing = results.filter(({ result }) => !result.ok);
