@@ -1,7 +1,8 @@
 // src/check/rate-limit.ts
 // Practice 5 (rate limiting). Only on request (--probe-rate-limit) and only against this machine or
 // a site the operator says is theirs (--i-own-this-site): a bounded burst of at most 200 GETs, four
-// at a time, that stops at the first 429, reading RateLimit headers (IETF draft) and Retry-After.
+// at a time, for at most 30 seconds, that stops at the first 429, reading RateLimit headers (IETF
+// draft) and Retry-After.
 // Without the probe, RateLimit headers on the first answer are reported when a site sends them.
 
 import http from 'node:http';
@@ -13,6 +14,8 @@ export const rateLimitCheck = { practice: 5, id: 'rate-limit', title: 'Requests 
 
 /** The most requests the burst ever sends. */
 export const maxBurstRequests = 200;
+/** The longest the burst runs, however slowly the site answers. */
+export const maxBurstMs = 30_000;
 const burstConcurrency = 4;
 
 const rateLimitHeaderNames = ['ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'];
@@ -33,7 +36,7 @@ async function burst(context: UrlCheckContext): Promise<Finding> {
   const seenHeaders = new Set<string>();
   const limited = () => state.limitedAt !== undefined;
   const worker = async () => {
-    while (!limited() && state.sent < maxBurstRequests) {
+    while (!limited() && state.sent < maxBurstRequests && Date.now() - started < maxBurstMs) {
       state.sent += 1;
       const number = state.sent;
       const answer = await context.probe({ path: context.baseUrl.pathname, agent, maxBodyBytes: 4096 });
@@ -59,6 +62,7 @@ async function burst(context: UrlCheckContext): Promise<Finding> {
     return pass(rateLimitCheck, `429 after ${limitedAt} requests in ${elapsed} ms${limitedHeaders.length === 0 ? ' (no RateLimit or Retry-After headers)' : `: ${limitedHeaders.join(', ')}`}`);
   }
   if (failures === sent) return notChecked(rateLimitCheck, `none of the ${sent} burst requests got an answer`);
+  if (sent < maxBurstRequests) return notChecked(rateLimitCheck, `the burst stopped after ${maxBurstMs / 1000} s and ${sent} requests without a 429: the site answers too slowly to tell`);
   if (seenHeaders.size > 0) {
     return pass(rateLimitCheck, `no 429 within ${sent} requests in ${elapsed} ms, but a limit is advertised (${[...seenHeaders].join(', ')}): it is higher than the burst`);
   }
