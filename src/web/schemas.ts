@@ -20,9 +20,10 @@ export const passwordField = z
   .string()
   .min(1, { error: 'This field is required.' })
   .refine((value) => codePointLength(value) <= maxPasswordCodePoints, { error: `Use at most ${maxPasswordCodePoints} characters.` })
-  .meta({ description: 'Kept exactly as typed; Unicode is welcome.' });
+  // JSON Schema counts code points too, so the refinement's limit can be stated as maxLength.
+  .meta({ description: 'Kept exactly as typed; Unicode is welcome.', maxLength: maxPasswordCodePoints });
 
-export const displayNameField = text(80).meta({ description: 'How the account is greeted; empty clears it.' });
+export const displayNameField = text(80).meta({ description: 'How the account is greeted; empty clears it.', maxLength: 80 });
 
 /** Verification and reset tokens: 256 random bits, base64url. The shape only; the domain decides. */
 export const tokenField = z
