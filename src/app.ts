@@ -102,7 +102,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady }: A
   app.use(loadCurrentUser(accounts));
   // 6. The application: the JSON API, then the pages by area.
   app.use(apiBasePath, apiRouter(web));
-  app.use(pageRoutes(config.siteName));
+  app.use(pageRoutes(web));
   app.use(authPageRoutes(web));
   app.use(accountPageRoutes(web));
   app.use(adminPageRoutes(web));

@@ -127,7 +127,7 @@ describe('sign-up and email verification pages', () => {
     assert.equal(signIn.status, 303);
     assert.equal(signIn.headers.location, '/verify-email');
 
-    for (const path of ['/account', '/reauthenticate', '/admin/users']) {
+    for (const path of ['/', '/account', '/reauthenticate', '/admin/users']) {
       const page = await client.get(path);
       assert.equal(page.status, 303, path);
       assert.equal(page.headers.location, '/verify-email', path);
