@@ -3,7 +3,8 @@
 // on this repository, which must pass at high.
 
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Finding } from '../../src/check/finding.js';
@@ -147,6 +148,24 @@ describe('project check of a bare folder and of a folder that is not a project',
     const folder = await writeProject({ 'README.md': '# not a project\n' }, {});
     try {
       await assert.rejects(runProjectCheck(folder, options), { name: 'CheckCannotRun', message: /no package\.json/ });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('running the project\'s ESLint (--eslint)', () => {
+  it('reports what eslint-plugin-security finds, with file and line', async () => {
+    const folder = await writeProject(cleanProject);
+    try {
+      // This repository's ESLint and security plugin stand in for the project's own install.
+      await symlink(fileURLToPath(new URL('../../../node_modules', import.meta.url)), path.join(folder, 'node_modules'), 'dir');
+      await writeFile(path.join(folder, 'src', 'files.js'), "import { readFileSync } from 'node:fs';\nexport const read = (name) => readFileSync(name, 'utf8');\n");
+      const report = await runProjectCheck(folder, { ...options, runEslint: true });
+      const result = finding(report, 'eslint-security-findings');
+      assert.equal(result.status, 'fail', result.evidence);
+      assert.match(result.evidence, /src\/files\.js:2 security\/detect-non-literal-fs-filename/);
+      assert.deepEqual(result.locations, [{ file: 'src/files.js', line: 2 }]);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
