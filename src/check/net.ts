@@ -158,6 +158,9 @@ export function send(spec: RequestSpec): Promise<Exchange> {
           body: Buffer.concat(chunks).toString('utf8'),
           truncated,
         });
+        // One request per connection: close it now rather than wait for the server (or TLS) to,
+        // so no socket outlives the check. A caller's keep-alive agent keeps its sockets.
+        if (spec.agent === undefined) request.destroy();
       };
       response.on('data', (chunk: Buffer) => {
         if (received >= maxBodyBytes) return;
