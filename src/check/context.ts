@@ -4,7 +4,7 @@
 // the cookie check sees cookies set anywhere.
 
 import type { Exchange, RequestFailed, RequestSpec } from './net.js';
-import type { Finding } from './finding.js';
+import type { Finding, Practice } from './finding.js';
 import type { Progress } from './progress.js';
 import type { Retrieval, Session } from './retrieve.js';
 import type { CheckTarget } from './target.js';
@@ -52,9 +52,10 @@ export interface UrlCheckContext {
   answers(): readonly { readonly url: URL; readonly exchange: Exchange }[];
 }
 
-/** A check group: a name for the progress line, and the findings it makes. */
+/** A check group: a name for the progress line, the practice it mostly serves, and the findings it makes. */
 export interface UrlCheckGroup {
   readonly name: string;
+  readonly practice: Practice;
   run(context: UrlCheckContext): Promise<Finding[]>;
 }
 

@@ -101,6 +101,7 @@ export function cookieFindings(cookies: readonly SeenCookie[], answersSeen: numb
 
 export const cookiesGroup: UrlCheckGroup = {
   name: 'cookies',
+  practice: 3,
   run(context) {
     return Promise.resolve(cookieFindings(collectCookies(context), context.answers().length));
   },

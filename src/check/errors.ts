@@ -173,6 +173,7 @@ export function errorFindings(answers: readonly LabelledAnswer[]): Finding[] {
 
 export const errorsGroup: UrlCheckGroup = {
   name: 'errors',
+  practice: 7,
   async run(context) {
     return errorFindings(await runErrorProbes(context));
   },

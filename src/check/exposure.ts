@@ -138,6 +138,7 @@ async function sourceMapFinding(context: UrlCheckContext): Promise<Finding> {
 
 export const exposureGroup: UrlCheckGroup = {
   name: 'exposure',
+  practice: 7,
   async run(context) {
     const [paths, maps] = await Promise.all([pathFindings(context), sourceMapFinding(context)]);
     return [...paths, maps];

@@ -223,7 +223,14 @@ function sriFinding(context: UrlCheckContext): Finding {
   if (!isHtml(headerValue(context.base.headers, 'content-type'))) return notChecked(headerChecks.sri, 'the page is not HTML');
   const { scripts } = externalScripts(context.base.body);
   const ownDomain = registrableDomain(context.baseUrl.hostname);
-  const foreign = scripts.filter((script) => script.src.startsWith('//') || (/^https?:\/\//i.test(script.src) && registrableDomain(new URL(script.src).hostname) !== ownDomain));
+  const hostOf = (src: string) => {
+    try {
+      return new URL(src).hostname;
+    } catch {
+      return '';
+    }
+  };
+  const foreign = scripts.filter((script) => script.src.startsWith('//') || (/^https?:\/\//i.test(script.src) && registrableDomain(hostOf(script.src)) !== ownDomain));
   const unprotected = foreign.filter((script) => script.integrity === undefined || script.integrity === '');
   const insecure = foreign.filter((script) => !script.src.toLowerCase().startsWith('https://'));
   if (unprotected.length === 0 && insecure.length === 0) {
@@ -239,6 +246,7 @@ function sriFinding(context: UrlCheckContext): Finding {
 
 export const headersGroup: UrlCheckGroup = {
   name: 'headers',
+  practice: 4,
   run(context) {
     return Promise.resolve([...cspFindings(context), frameFinding(context), ...ruleFindings(context), corsFinding(context), sriFinding(context)]);
   },

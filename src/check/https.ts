@@ -220,6 +220,7 @@ function hstsFinding(context: UrlCheckContext): Finding {
 
 export const httpsGroup: UrlCheckGroup = {
   name: 'tls',
+  practice: 9,
   async run(context) {
     const findings: Finding[] = [];
     const https = context.retrieval.https;

@@ -98,5 +98,6 @@ export async function inputFindings(context: UrlCheckContext): Promise<Finding[]
 
 export const inputGroup: UrlCheckGroup = {
   name: 'input',
+  practice: 10,
   run: inputFindings,
 };

@@ -75,6 +75,16 @@ export async function runProjectCheck(folder: string, options: ProjectCheckRunOp
       progress.start(group.name);
       try {
         return await group.run(context);
+      } catch (error) {
+        // One check that breaks on an odd file must not take the whole report down with it.
+        const message = error instanceof Error ? error.message : String(error);
+        return [
+          notChecked(
+            { practice: group.practice, id: `check-error-${group.name.replace(/[^a-z0-9]+/g, '-')}`, title: `The ${group.name} checks ran`, severity: 'info' },
+            `the ${group.name} checks stopped on an internal error: ${message.slice(0, 200)}`,
+            'please report this with the file that caused it',
+          ),
+        ];
       } finally {
         progress.done(group.name);
       }

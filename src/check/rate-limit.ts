@@ -75,6 +75,7 @@ async function burst(context: UrlCheckContext): Promise<Finding> {
 
 export const rateLimitGroup: UrlCheckGroup = {
   name: 'rate-limit',
+  practice: 5,
   async run(context) {
     if (!context.options.probeRateLimit) {
       const headers = advertised(context.base.headers);

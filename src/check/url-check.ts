@@ -127,7 +127,22 @@ export async function runUrlCheck(rawUrl: string, options: UrlCheckRunOptions): 
     },
   };
 
-  const run = (group: UrlCheckGroup) => timed(progress, group.name, () => group.run(context));
+  // A check that breaks on some odd answer must not take the whole report down with it.
+  const run = (group: UrlCheckGroup) =>
+    timed(progress, group.name, async () => {
+      try {
+        return await group.run(context);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return [
+          notChecked(
+            { practice: group.practice, id: `check-error-${group.name.replace(/[^a-z0-9]+/g, '-')}`, title: `The ${group.name} checks ran`, severity: 'info' },
+            `the ${group.name} checks stopped on an internal error: ${message.slice(0, 200)}`,
+            'please report this with the site\'s answer that caused it',
+          ),
+        ];
+      }
+    });
   const parallel = await Promise.all([httpsGroup, headersGroup, errorsGroup, exposureGroup, inputGroup].map(run));
   const rateLimit = await run(rateLimitGroup);
   const cookies = await run(cookiesGroup);

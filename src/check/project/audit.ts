@@ -68,6 +68,7 @@ export function auditFinding(stdout: string, stderr: string): Finding {
 
 export const auditGroup: ProjectCheckGroup = {
   name: 'npm audit',
+  practice: 2,
   async run(context) {
     if (!context.options.online) {
       return [notChecked(auditCheck, 'not run: npm audit asks the registry over the network, and project checks stay offline unless asked', 'add --online to run npm audit')];

@@ -2,7 +2,7 @@
 // What every project check gets: the folder, its package.json, the file list (walked once), the
 // options, and a cached reader.
 
-import type { Finding } from '../finding.js';
+import type { Finding, Practice } from '../finding.js';
 import { readText } from './files.js';
 
 export interface ProjectCheckOptions {
@@ -38,6 +38,8 @@ export interface ProjectContext {
 
 export interface ProjectCheckGroup {
   readonly name: string;
+  /** The practice its findings mostly belong to (for a report of an internal error). */
+  readonly practice: Practice;
   run(context: ProjectContext): Promise<Finding[]>;
 }
 

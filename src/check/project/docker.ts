@@ -161,6 +161,7 @@ export function dockerfileFinding(file: string, text: string): { readonly ok: bo
 
 export const dockerGroup: ProjectCheckGroup = {
   name: 'dockerfile',
+  practice: 1,
   async run(context) {
     const files = context.files.filter(isDockerfile);
     if (files.length === 0) return [notChecked(dockerCheck, 'no Dockerfile or Containerfile in the folder')];

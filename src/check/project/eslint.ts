@@ -120,6 +120,7 @@ async function runFinding(context: ProjectContext, configured: boolean): Promise
 
 export const eslintGroup: ProjectCheckGroup = {
   name: 'eslint',
+  practice: 11,
   async run(context) {
     const { finding, configured } = await configFinding(context);
     return [finding, await runFinding(context, configured)];

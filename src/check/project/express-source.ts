@@ -272,6 +272,7 @@ export function expressFindings(context: ProjectContext, reading: SourceReading)
 
 export const expressSourceGroup: ProjectCheckGroup = {
   name: 'express source',
+  practice: 4,
   async run(context) {
     const reading = await readSources(context);
     if (!dependsOn(context.packageJson, 'express') && !reading.usesExpress) {

@@ -117,6 +117,7 @@ async function committedFinding(context: ProjectContext, present: readonly strin
 
 export const lockfileGroup: ProjectCheckGroup = {
   name: 'lockfile',
+  practice: 2,
   async run(context) {
     const present = lockfileNames.filter((name) => context.files.includes(name));
     const findings: Finding[] = [await committedFinding(context, present)];

@@ -225,6 +225,7 @@ async function dockerFinding(context: ProjectContext, now: Date): Promise<Findin
 
 export const nodeVersionGroup: ProjectCheckGroup = {
   name: 'node version',
+  practice: 2,
   async run(context) {
     const now = context.options.now ?? new Date();
     const found = [enginesFinding(context, now), await nvmrcFinding(context, now), await dockerFinding(context, now)].filter((finding) => finding !== undefined);

@@ -45,6 +45,7 @@ export function unitUser(file: string, text: string): UnitUser {
 
 export const systemdGroup: ProjectCheckGroup = {
   name: 'systemd',
+  practice: 1,
   async run(context) {
     const units = context.files.filter((file) => file.endsWith('.service') && isDeployedPath(file));
     if (units.length === 0) return [notChecked(systemdCheck, 'no systemd .service unit in the folder')];
