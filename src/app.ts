@@ -8,6 +8,9 @@ import type { Logger } from './observability/logger.js';
 import { requestContext } from './observability/request-context.js';
 import { createCsrfProtection } from './security/csrf.js';
 import { createHelmet, extraSecurityHeaders } from './security/headers.js';
+import { createSessionGate, type StateBackend } from './security/availability.js';
+import type { SignInProtection } from './security/brute-force.js';
+import type { RateLimiters } from './security/rate-limit.js';
 import { requireSecureTransport } from './security/https.js';
 import { refuseTraceMethods, requireAcceptedBodyType, requireDecodablePath } from './security/request-guards.js';
 import { createSessionMiddleware } from './security/session.js';
@@ -22,6 +25,7 @@ import { adminPageRoutes } from './web/routes/admin.js';
 import { authPageRoutes } from './web/routes/auth.js';
 import { healthRoutes } from './web/routes/health.js';
 import { pageRoutes } from './web/routes/pages.js';
+import { unlockPageRoutes } from './web/routes/unlock.js';
 import { renderDocument } from './web/render.js';
 import { ErrorPage } from './web/pages/error.js';
 import { requestMeta } from './web/session-state.js';
@@ -33,6 +37,12 @@ export interface AppDependencies {
   readonly sessionStore: session.Store & UserSessions;
   readonly accounts: AccountOperations;
   readonly isReady: () => Promise<boolean>;
+  /** Every request's limits, counted where all instances see them (security/rate-limit.ts). */
+  readonly rateLimiters: RateLimiters;
+  /** Per-account sign-in throttling with device cookies (security/brute-force.ts). */
+  readonly signInProtection: SignInProtection;
+  /** The shared session store's connection (Redis); undefined when sessions are in the database. */
+  readonly stateBackend?: StateBackend | undefined;
 }
 
 /** The password rules in words, from the same configuration the domain enforces. */
@@ -40,7 +50,7 @@ function passwordHint(config: Config): string {
   return `At least ${config.passwords.minLength} characters; no rules about digits or symbols. A few unrelated words make a strong, memorable passphrase. Spaces and any language are welcome.`;
 }
 
-export function createApp({ config, logger, sessionStore, accounts, isReady }: AppDependencies): Express {
+export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // Hop count or CIDR list only (config refuses "true"): X-Forwarded-* from anyone else is ignored.
@@ -59,6 +69,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady }: A
     requireAccess: createAccessGuard({ requireVerifiedEmail: config.accounts.requireVerifiedEmail, accounts }),
     requireVerifiedEmail: config.accounts.requireVerifiedEmail,
     passwordHint: passwordHint(config),
+    signInProtection,
   };
 
   // 1. Who is asking, and the headers every answer carries (errors included).
@@ -74,13 +85,21 @@ export function createApp({ config, logger, sessionStore, accounts, isReady }: A
   app.use(requireDecodablePath);
   // 3. Cheap answers that need no session: static assets.
   app.use('/assets', createStaticAssets());
+  //    Everything past here counts against the client address's general limit.
+  app.use(rateLimiters.general);
   // 4. Bodies: only JSON and forms, bounded in size and parameter count.
   app.use(requireAcceptedBodyType());
   app.use(express.json({ limit: config.http.bodyLimitBytes, strict: true, type: 'application/json' }));
   app.use(express.urlencoded({ extended: false, limit: config.http.bodyLimitBytes, parameterLimit: 50, type: 'application/x-www-form-urlencoded' }));
+  //    The stricter limits of the authentication routes (per address, and per target email),
+  //    before any session is made for the request.
+  app.use(rateLimiters.auth);
+  app.use(rateLimiters.email);
   // 5. Sessions; then, for every state change whatever its route, proof that this site sent it;
   //    then who is signed in, read fresh from the database (a revoked session is gone already).
-  app.use(createSessionMiddleware(config, sessionStore));
+  //    (While a shared session store is away, pages that need a session answer 503; public ones
+  //    are served without one.)
+  app.use(createSessionGate({ session: createSessionMiddleware(config, sessionStore), store: sessionStore, backend: stateBackend }));
   app.use(
     createCsrfProtection({
       publicOrigin: config.publicOrigin,
@@ -104,6 +123,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady }: A
   app.use(apiBasePath, apiRouter(web));
   app.use(pageRoutes(web));
   app.use(authPageRoutes(web));
+  app.use(unlockPageRoutes(web));
   app.use(accountPageRoutes(web));
   app.use(adminPageRoutes(web));
   // 7. Nothing matched; then every error, from anywhere, is answered in one place.

@@ -59,6 +59,46 @@ export interface Config {
     /** When on (the default), the web layer shows unverified accounts only the verification page. */
     readonly requireVerifiedEmail: boolean;
   };
+  /** Shared state for several instances; undefined keeps sessions and counters in the database. */
+  readonly redis: RedisConfig | undefined;
+  readonly rateLimit: RateLimitConfig;
+  readonly bruteForce: BruteForceConfig;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL; may carry a password, so it is never logged. */
+  readonly url: string;
+  /** Prepended to every key this deployment writes. */
+  readonly prefix: string;
+}
+
+/** express-rate-limit's fixed windows (security/rate-limit.ts). */
+export interface RateLimitConfig {
+  readonly windowMs: number;
+  /** Requests per client address per window on every route (static assets and health checks exempt). */
+  readonly generalMax: number;
+  /** State-changing requests per client address per window on the authentication routes. */
+  readonly authMax: number;
+  /** Sign-ups and reset requests per target email address per window. */
+  readonly emailMax: number;
+}
+
+/** Per-account, per-device and per-address sign-in throttling (security/brute-force.ts). */
+export interface BruteForceConfig {
+  /** Consecutive failures before the first delay (default 5). */
+  readonly throttleAfter: number;
+  /** The first delay, doubled for each further failure (default 1 minute). */
+  readonly baseDelayMs: number;
+  /** The longest delay (default 1 hour). */
+  readonly maxDelayMs: number;
+  /** Consecutive failures evaluated per account before a success or an emailed unlock; at most 100 (NIST). */
+  readonly maxConsecutiveFailures: number;
+  /** Failures a browser with a device cookie may make per deviceWindowMs before it counts as unknown. */
+  readonly deviceMaxFailures: number;
+  readonly deviceWindowMs: number;
+  /** Failures per client address per ipWindowMs across all accounts (credential stuffing). */
+  readonly ipMaxFailures: number;
+  readonly ipWindowMs: number;
 }
 
 export interface PasswordConfig {

@@ -44,6 +44,18 @@ const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_SMTP_URL: 'use smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465, or leave it unset to write mail to DATA_DIR/outbox',
   PORTCULLIS_MAIL_FROM: 'use a sender such as Portcullis <no-reply@example.com>',
   PORTCULLIS_REQUIRE_VERIFIED_EMAIL: 'use on or off',
+  PORTCULLIS_REDIS_URL: 'use redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// for TLS, or leave it unset to keep sessions and counters in the database',
+  PORTCULLIS_REDIS_PREFIX: 'use a short name such as portcullis: (letters, digits, ":", "_", "." or "-")',
+  PORTCULLIS_RATE_LIMIT_WINDOW_MINUTES: 'use a whole number of minutes from 1 to 1440',
+  PORTCULLIS_RATE_LIMIT_MAX: 'use a whole number of requests from 10 upwards; 300 per 15 minutes is the default',
+  PORTCULLIS_RATE_LIMIT_AUTH_MAX: 'use a whole number of requests from 1 upwards; 20 per window is the default',
+  PORTCULLIS_RATE_LIMIT_EMAIL_MAX: 'use a whole number of requests from 1 upwards; 5 per window is the default',
+  PORTCULLIS_SIGN_IN_THROTTLE_AFTER: 'use a whole number of failures from 1 to 20; 5 is the default',
+  PORTCULLIS_SIGN_IN_DELAY_SECONDS: 'use a whole number of seconds from 1 to 3600; 60 is the default',
+  PORTCULLIS_SIGN_IN_DELAY_MAX_MINUTES: 'use a whole number of minutes from 1 to 1440; 60 is the default',
+  PORTCULLIS_SIGN_IN_MAX_FAILURES: 'use a whole number from 10 to 100 (NIST 800-63B-4 allows at most 100)',
+  PORTCULLIS_SIGN_IN_IP_MAX_FAILURES: 'use a whole number of failures per hour from 5 upwards; 30 is the default',
+  PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES: 'use a whole number from 1 to 50; 10 is the default',
 }));
 
 function pickSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -218,6 +230,24 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     });
   }
 
+  // Trusted browsers keep an allowance of their own inside the account's cap, so the cap must leave
+  // room for everyone else too.
+  if (raw.PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES * 2 > raw.PORTCULLIS_SIGN_IN_MAX_FAILURES) {
+    problems.push({
+      setting: 'PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES',
+      problem: `a trusted browser's allowance (${raw.PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES}) must be at most half of PORTCULLIS_SIGN_IN_MAX_FAILURES (${raw.PORTCULLIS_SIGN_IN_MAX_FAILURES})`,
+      fix: 'lower PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES or raise PORTCULLIS_SIGN_IN_MAX_FAILURES (at most 100)',
+    });
+  }
+  const delayMaxMs = raw.PORTCULLIS_SIGN_IN_DELAY_MAX_MINUTES * 60_000;
+  if (raw.PORTCULLIS_SIGN_IN_DELAY_SECONDS * 1000 > delayMaxMs) {
+    problems.push({
+      setting: 'PORTCULLIS_SIGN_IN_DELAY_SECONDS',
+      problem: 'the first delay is longer than PORTCULLIS_SIGN_IN_DELAY_MAX_MINUTES',
+      fix: 'make the first delay shorter than the longest one',
+    });
+  }
+
   const existingMode = await dataDirMode(dataDir);
   if (isProduction && existingMode !== undefined && (existingMode & 0o077) !== 0) {
     problems.push({
@@ -284,6 +314,23 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     },
     mail: { smtpUrl: raw.PORTCULLIS_SMTP_URL, from: raw.PORTCULLIS_MAIL_FROM, outboxDir: path.join(dataDir, 'outbox') },
     accounts: { requireVerifiedEmail: raw.PORTCULLIS_REQUIRE_VERIFIED_EMAIL },
+    redis: raw.PORTCULLIS_REDIS_URL === undefined ? undefined : { url: raw.PORTCULLIS_REDIS_URL, prefix: raw.PORTCULLIS_REDIS_PREFIX },
+    rateLimit: {
+      windowMs: raw.PORTCULLIS_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+      generalMax: raw.PORTCULLIS_RATE_LIMIT_MAX,
+      authMax: raw.PORTCULLIS_RATE_LIMIT_AUTH_MAX,
+      emailMax: raw.PORTCULLIS_RATE_LIMIT_EMAIL_MAX,
+    },
+    bruteForce: {
+      throttleAfter: raw.PORTCULLIS_SIGN_IN_THROTTLE_AFTER,
+      baseDelayMs: raw.PORTCULLIS_SIGN_IN_DELAY_SECONDS * 1000,
+      maxDelayMs: delayMaxMs,
+      maxConsecutiveFailures: raw.PORTCULLIS_SIGN_IN_MAX_FAILURES,
+      deviceMaxFailures: raw.PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES,
+      deviceWindowMs: 3_600_000,
+      ipMaxFailures: raw.PORTCULLIS_SIGN_IN_IP_MAX_FAILURES,
+      ipWindowMs: 3_600_000,
+    },
   };
   return { config: deepFreeze(config), warnings };
 }

@@ -119,6 +119,29 @@ export const settingsSchema = z.object({
   PORTCULLIS_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   PORTCULLIS_MAIL_FROM: z.string().trim().min(3).max(200).default('Portcullis <no-reply@localhost>'),
   PORTCULLIS_REQUIRE_VERIFIED_EMAIL: booleanFlag.default(true),
+  // Rate limits, brute-force throttling and shared state for several instances (issue 5).
+  /** Sessions, rate-limit counters and sign-in throttling in Redis; unset keeps them in the database. */
+  PORTCULLIS_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prepended to every Redis key, so several deployments (or test servers) can share one Redis. */
+  PORTCULLIS_REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'expected 1 to 64 letters, digits, ":", "_", "." or "-"').default('portcullis:'),
+  PORTCULLIS_RATE_LIMIT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  /** Requests per client address per window, on every route but static assets and health checks. */
+  PORTCULLIS_RATE_LIMIT_MAX: z.coerce.number().int().min(10).max(1_000_000).default(300),
+  /** Posts per client address per window to sign-in, sign-up, password reset, MFA and the API's auth routes. */
+  PORTCULLIS_RATE_LIMIT_AUTH_MAX: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Sign-ups and reset requests per target email address per window. */
+  PORTCULLIS_RATE_LIMIT_EMAIL_MAX: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  /** Consecutive failures on one account before delays start. */
+  PORTCULLIS_SIGN_IN_THROTTLE_AFTER: z.coerce.number().int().min(1).max(20).default(5),
+  /** The first delay; each further failure doubles it up to PORTCULLIS_SIGN_IN_DELAY_MAX_MINUTES. */
+  PORTCULLIS_SIGN_IN_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  PORTCULLIS_SIGN_IN_DELAY_MAX_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+  // NIST 800-63B-4: at most 100 consecutive failed attempts per account.
+  PORTCULLIS_SIGN_IN_MAX_FAILURES: z.coerce.number().int().min(10).max(100).default(100),
+  /** Failed sign-ins per client address per hour, across all accounts (credential stuffing). */
+  PORTCULLIS_SIGN_IN_IP_MAX_FAILURES: z.coerce.number().int().min(5).max(100_000).default(30),
+  /** Failures a trusted browser (device cookie) may make per hour before it is treated as unknown. */
+  PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES: z.coerce.number().int().min(1).max(50).default(10),
 });
 
 export type RawSettings = z.infer<typeof settingsSchema>;

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError, isAppError } from './app-error.js';
 import type { ErrorCode } from './catalogue.js';
+import { isDependencyUnavailable } from './unavailable.js';
 
 /** body-parser and Express errors carry `type`/`status`; map the ones a client can cause. */
 const parserErrorCodes: Readonly<Record<string, ErrorCode>> = {
@@ -27,6 +28,8 @@ interface HttpErrorLike {
 /** Turns anything thrown into an AppError; unknown errors become INTERNAL. */
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
+  // The database or Redis is away: a 503 the client may retry, not a bug (errors/unavailable.ts).
+  if (isDependencyUnavailable(error)) return new AppError('SERVICE_UNAVAILABLE', { cause: error, headers: { 'Retry-After': '5' } });
   const candidate = (typeof error === 'object' && error !== null ? error : {}) as HttpErrorLike;
   const mapped = typeof candidate.type === 'string' ? parserErrorCodes[candidate.type] : undefined;
   if (mapped !== undefined) return new AppError(mapped, { cause: error });
@@ -73,6 +76,7 @@ export function createErrorHandler(renderPage: ErrorPageRenderer): ErrorRequestH
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'unhandled error while serving a request');
+    else if (appError.code === 'SERVICE_UNAVAILABLE') req.log.warn({ code: appError.code, cause: appError.cause instanceof Error ? appError.cause.message : undefined }, 'request refused: a service it needs is unavailable');
     else req.log.info({ code: appError.code, cause: appError.cause instanceof Error ? appError.cause.message : undefined }, 'request refused');
     if (res.headersSent) {
       // Too late for a clean answer: cut the connection rather than send a half-written one.

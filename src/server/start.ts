@@ -15,6 +15,8 @@ import { collectSecurityHeaders } from '../security/headers.js';
 import { createRedirectHandler, hardenedTlsOptions } from '../security/https.js';
 import { isDatabaseReachable, migrateToLatest, openDatabase, type Db } from '../storage/database.js';
 import { KyselySessionStore } from '../storage/sessions/kysely-session-store.js';
+import type { SessionStorePort } from '../storage/sessions/port.js';
+import { createSharedState, type SharedState } from './shared-state.js';
 import { createAcmeClient, type AcmeClient } from './acme.js';
 import { ensureSelfSignedCertificate, readCredentials, type Credentials } from './certificates.js';
 import { createClientErrorHandler } from './client-errors.js';
@@ -22,7 +24,9 @@ import { createClientErrorHandler } from './client-errors.js';
 export interface RunningServer {
   readonly app: Express;
   readonly db: Db;
-  readonly sessionStore: KyselySessionStore;
+  readonly sessionStore: SessionStorePort;
+  /** Rate limits, sign-in throttling and (with Redis) the connection they share. */
+  readonly shared: SharedState;
   readonly accounts: AccountService;
   /** The main listener: HTTPS, or plain HTTP behind a TLS-terminating proxy. */
   readonly mainServer: https.Server | http.Server;
@@ -89,7 +93,10 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   const { applied } = await migrateToLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const sessionStore = new KyselySessionStore(db, config.session);
+  // Redis when configured (several instances), else the database: sessions, rate-limit counters
+  // and sign-in throttling live where every instance sees the same state.
+  const shared = await createSharedState({ config, logger, db });
+  const sessionStore: SessionStorePort = shared.redisSessionStore ?? new KyselySessionStore(db, config.session);
   // The account domain (with its mailer and password policy) for the pages and the JSON API.
   const accounts = setUpAccounts({ db, config, logger });
   try {
@@ -97,10 +104,21 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     await accounts.preload();
   } catch (error) {
     await accounts.close();
+    await shared.close();
     await db.destroy();
     throw error;
   }
-  const app = createApp({ config, logger, sessionStore, accounts: accounts.service, isReady: () => isDatabaseReachable(db) });
+  const signInProtection = shared.signInProtection(accounts);
+  const app = createApp({
+    config,
+    logger,
+    sessionStore,
+    accounts: accounts.service,
+    isReady: () => isDatabaseReachable(db),
+    rateLimiters: shared.rateLimiters,
+    signInProtection,
+    stateBackend: shared.redis,
+  });
   const securityHeaders = collectSecurityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload });
 
   const tls = config.tls;
@@ -136,6 +154,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     credentials = tls.mode === 'acme' ? undefined : await loadCredentials();
   } catch (error) {
     await accounts.close();
+    await shared.close();
     await db.destroy();
     throw error;
   }
@@ -172,6 +191,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   const release = async () => {
     await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, 0))));
     await accounts.close();
+    await shared.close();
     await db.destroy();
   };
   try {
@@ -218,6 +238,14 @@ export async function startServer({ config, logger, beforeServing }: StartServer
         logger.warn({ err: error }, 'pruning one-time tokens failed');
       },
     );
+    shared.prune().then(
+      (removed) => {
+        if (removed > 0) logger.debug({ removed }, 'expired rate-limit counters pruned');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'pruning rate-limit counters failed');
+      },
+    );
   }, pruneIntervalMs);
   pruneTimer.unref();
 
@@ -233,12 +261,13 @@ export async function startServer({ config, logger, beforeServing }: StartServer
       acme?.stop();
       await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
       await accounts.close();
+      await shared.close();
       await db.destroy();
     })();
     return closing;
   };
 
-  return { app, db, sessionStore, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
+  return { app, db, sessionStore, shared, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
 }
 
 /** Stops accepting, lets in-flight requests finish within the bound, then cuts what is left. */

@@ -59,9 +59,38 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+/**
+ * Fixed-window counters: express-rate-limit's hits and the sign-in throttle's per-address and
+ * per-device failures, when there is no Redis. Keys carry their limiter's prefix.
+ */
+export interface RateLimitCountersTable {
+  key: string;
+  hits: number;
+  /** When the window ends and the count starts again, ms. */
+  reset_at: number;
+}
+
+/** Consecutive sign-in failures per account (security/brute-force.ts), when there is no Redis. */
+export interface SignInThrottleTable {
+  /** The user id, or `second-factor:` + the user id for the MFA step. */
+  account_key: string;
+  /** Consecutive failures since the last success or unlock, each counted before it is evaluated. */
+  failures: number;
+  /** No attempt from an unknown browser is evaluated before this time, ms. */
+  locked_until: number;
+  /** The attempt that started this throttling episode (it sends the one email), or null. */
+  episode_id: string | null;
+  /** SHA-256 of the emailed unlock link's token; the token itself is never stored. */
+  unlock_token_hash: string | null;
+  unlock_expires_at: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   sessions: SessionsTable;
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   audit_events: AuditEventsTable;
+  rate_limit_counters: RateLimitCountersTable;
+  sign_in_throttle: SignInThrottleTable;
 }

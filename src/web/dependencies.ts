@@ -2,6 +2,7 @@
 // What every route module receives from createApp(): one object, built once.
 
 import type { Config } from '../config/config.js';
+import type { SignInProtection } from '../security/brute-force.js';
 import type { RequireAccess } from './access.js';
 import type { AccountOperations, UserSessions } from './accounts-port.js';
 
@@ -14,4 +15,6 @@ export interface WebDependencies {
   readonly requireVerifiedEmail: boolean;
   /** The password rules in one sentence, shown under every new-password field. */
   readonly passwordHint: string;
+  /** Sign-in through the brute-force throttle (and its hook for second-factor checks). */
+  readonly signInProtection: SignInProtection;
 }

@@ -155,8 +155,7 @@ describe('account page', () => {
     assert.equal(deleted.headers.location, '/');
     assert.match((await client.get('/')).body, /Your account and its data are deleted\./);
     assert.equal(await findUser(harness.server, 'del@example.com'), undefined);
-    const leftovers = await harness.server.server.db.selectFrom('sessions').select('id').where('user_id', '=', user.id).execute();
-    assert.equal(leftovers.length, 0);
+    assert.equal(await harness.server.sessions.countForUser(user.id), 0);
     assert.equal((await other.api('GET', '/me')).status, 401);
     const signIn = harness.client();
     await signIn.get('/sign-in');

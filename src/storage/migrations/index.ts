@@ -4,10 +4,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { createSessions } from './001-sessions.js';
 import { createAccounts } from './002-accounts.js';
+import { createThrottling } from './005-throttling.js';
 
 const migrations: Record<string, Migration> = {
   '001-sessions': createSessions,
   '002-accounts': createAccounts,
+  '005-throttling': createThrottling,
 };
 
 /** Migrations compiled into the bundle, so nothing is read from disk at run time. */

@@ -11,7 +11,7 @@ import { messageResponse, toUserView, userResponse } from './views.js';
 const tag = 'auth';
 
 export function authApiRoutes(deps: WebDependencies): ApiRoute[] {
-  const { accounts, sessions } = deps;
+  const { accounts, sessions, signInProtection } = deps;
   return [
     apiRoute({
       method: 'post',
@@ -54,7 +54,8 @@ export function authApiRoutes(deps: WebDependencies): ApiRoute[] {
       responses: { 200: { description: 'Signed in; the session cookie is set.', schema: userResponse } },
       errors: ['INVALID_CREDENTIALS'],
       async handle({ body }, req, res) {
-        const user = await accounts.signIn(body, requestMeta(req));
+        // Through the brute-force throttle: refusals look exactly like a wrong password.
+        const user = await signInProtection.signIn(req, res, body);
         await startUserSession(req, user);
         res.json({ user: toUserView(user) });
       },
@@ -103,6 +104,7 @@ export function authApiRoutes(deps: WebDependencies): ApiRoute[] {
       async handle({ body }, req, res) {
         const user = await accounts.resetPassword(body, requestMeta(req));
         await sessions.revokeAllForUser(user.id);
+        await signInProtection.clear(user.id);
         await startAnonymousSession(req);
         res.status(204).end();
       },

@@ -25,7 +25,7 @@ const signInForm = signInBody.extend({ return: returnPathField });
 const reauthenticateForm = reauthenticateBody.extend({ return: returnPathField });
 
 export function authPageRoutes(deps: WebDependencies): Router {
-  const { accounts, sessions, requireAccess, passwordHint, requireVerifiedEmail } = deps;
+  const { accounts, sessions, requireAccess, passwordHint, requireVerifiedEmail, signInProtection } = deps;
   const siteName = deps.config.siteName;
   const router = Router();
 
@@ -126,7 +126,8 @@ export function authPageRoutes(deps: WebDependencies): Router {
     let refusal: FormRefusal;
     if (form.ok) {
       try {
-        const user = await accounts.signIn({ email: form.data.email, password: form.data.password }, requestMeta(req));
+        // Through the brute-force throttle: refusals look exactly like a wrong password.
+        const user = await signInProtection.signIn(req, res, { email: form.data.email, password: form.data.password });
         await startUserSession(req, user);
         res.redirect(303, landingFor(user.emailVerified, returnTo));
         return;
@@ -211,6 +212,8 @@ export function authPageRoutes(deps: WebDependencies): Router {
         const user = await accounts.resetPassword(form.data, requestMeta(req));
         // Whoever knew the old password is out: every session of the account ends, this one too.
         await sessions.revokeAllForUser(user.id);
+        // The emailed link proved the inbox, as an unlock link would: sign-in delays end too.
+        await signInProtection.clear(user.id);
         await startAnonymousSession(req, { kind: 'notice', message: 'Your password is changed and every device was signed out. Sign in with the new password.' });
         res.redirect(303, '/sign-in');
         return;

@@ -1,0 +1,143 @@
+// src/security/rate-limit.ts
+// Practice 5 (rate limiting) with express-rate-limit, counted in a store every instance shares
+// (Redis, else the database; never process memory):
+//   general  every route, per client address (300 per 15 minutes); static assets and health
+//            checks are served before it and never counted;
+//   auth     state-changing requests to sign-in, sign-up, password reset, email verification,
+//            re-authentication, unlock, MFA (/mfa/*, /api/v1/auth/mfa/*) and the API's auth
+//            routes, per client address (20 per window);
+//   email    sign-ups and reset requests per target address (the normalised email, hashed), so
+//            nobody can flood one inbox from many addresses (5 per window).
+// Answers carry draft-8 RateLimit and RateLimit-Policy headers; a refusal is a 429 with
+// Retry-After and the generic error body (code RATE_LIMITED) from the central error handler.
+// express-rate-limit's own validations stay on; what they find is logged with its stable code.
+
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import { rateLimit, type Options, type Store } from 'express-rate-limit';
+import type { Config, RateLimitConfig } from '../config/config.js';
+import { normaliseEmail } from '../accounts/email-address.js';
+import { AppError } from '../errors/app-error.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Paths whose state-changing requests count against the auth limit. Prefixes end with '/'. */
+export const authPaths: readonly string[] = Object.freeze([
+  '/sign-in',
+  '/sign-up',
+  '/forgot-password',
+  '/reset-password',
+  '/verify-email',
+  '/verify-email/resend',
+  '/reauthenticate',
+  '/unlock-account',
+  '/mfa/',
+  '/api/v1/auth/',
+]);
+
+/** Where a target email address is read from the body and limited per address. */
+export const emailLimitedPaths: readonly string[] = Object.freeze(['/sign-up', '/forgot-password', '/api/v1/auth/sign-up', '/api/v1/auth/password/forgot']);
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function isAuthPath(path: string, paths: readonly string[] = authPaths): boolean {
+  return paths.some((entry) => (entry.endsWith('/') ? path.startsWith(entry) : path === entry));
+}
+
+/** Makes one store per limiter (express-rate-limit refuses to share one), named for its keys. */
+export type RateLimitStoreFactory = (name: string) => Store;
+
+export interface RateLimitOptions {
+  readonly limits: RateLimitConfig;
+  readonly storeFor: RateLimitStoreFactory;
+  readonly logger: Logger;
+}
+
+export interface RateLimiters {
+  /** Every route; mount after static assets and health checks. Fails open if its store is down. */
+  readonly general: RequestHandler;
+  /** The authentication routes (authPaths); mount after the body parsers. Fails closed (503). */
+  readonly auth: RequestHandler;
+  /** Per target email on sign-up and reset requests; mount after the body parsers. Fails closed. */
+  readonly email: RequestHandler;
+  /**
+   * A limiter of the auth kind for routes added later (for example a new MFA router):
+   * `router.use(limiters.strict('mfa-setup', 10))`. Fails closed.
+   */
+  strict(name: string, limit: number): RequestHandler;
+}
+
+/** How often one identical complaint from express-rate-limit (or its store) is logged. */
+const repeatIntervalMs = 60_000;
+
+interface CodedError {
+  code?: unknown;
+  help?: unknown;
+  message?: unknown;
+}
+
+/**
+ * express-rate-limit's Logger port: its validation errors carry a stable ERR_ERL_* code and a help
+ * link, and become one structured line each; a store failing on every request is logged once a minute.
+ */
+export function rateLimitLogger(logger: Logger): NonNullable<Options['logger']> {
+  const lastSeen = new Map<string, number>();
+  const report = (level: 'warn' | 'error') => (error: unknown, message?: string) => {
+    const coded = (typeof error === 'object' && error !== null ? error : {}) as CodedError;
+    const code = typeof coded.code === 'string' && coded.code.startsWith('ERR_ERL_') ? coded.code : 'RATE_LIMIT_STORE_ERROR';
+    const text = message ?? (typeof coded.message === 'string' ? coded.message : String(error));
+    const key = `${code} ${text}`;
+    const now = Date.now();
+    if (now - (lastSeen.get(key) ?? -Infinity) < repeatIntervalMs) return;
+    lastSeen.set(key, now);
+    if (lastSeen.size > 100) lastSeen.clear();
+    const fields = { code, help: typeof coded.help === 'string' ? coded.help : undefined, cause: error instanceof Error && code === 'RATE_LIMIT_STORE_ERROR' ? error.message : undefined };
+    if (level === 'warn') logger.warn(fields, `rate limiting: ${text}`);
+    else logger.error(fields, `rate limiting: ${text}`);
+  };
+  return { warn: report('warn'), error: report('error') };
+}
+
+function emailKey(req: Request): string | undefined {
+  const body: unknown = req.body;
+  const raw = typeof body === 'object' && body !== null ? (Reflect.get(body, 'email') as unknown) : undefined;
+  const email = normaliseEmail(raw);
+  // Hashed: counters never hold an address in the clear.
+  return email === undefined ? undefined : createHash('sha256').update(email, 'utf8').digest('hex');
+}
+
+export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLimiters {
+  const { limits, storeFor } = options;
+  const logger = rateLimitLogger(options.logger);
+  const base = {
+    windowMs: limits.windowMs,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    logger,
+    // RATE_LIMITED through the central error handler: the same body (or page) as every refusal.
+    // Retry-After is already set by express-rate-limit from the window's end.
+    handler: (_req, _res, next) => {
+      next(new AppError('RATE_LIMITED'));
+    },
+  } satisfies Partial<Options>;
+
+  const limiter = (name: string, limit: number, extra: Partial<Options>) =>
+    rateLimit({ ...base, limit, identifier: name, store: storeFor(name), passOnStoreError: false, ...extra });
+
+  const authLimiter = limiter('auth', limits.authMax, { skip: (req) => safeMethods.has(req.method) || !isAuthPath(req.path) });
+
+  return {
+    // Public pages keep working while the shared store is away; the auth limits below do not.
+    general: limiter('general', limits.generalMax, { passOnStoreError: true }),
+    auth: authLimiter,
+    email: limiter('email', limits.emailMax, {
+      skip: (req) => req.method !== 'POST' || !emailLimitedPaths.includes(req.path) || emailKey(req) === undefined,
+      keyGenerator: (req) => emailKey(req) ?? '',
+    }),
+    strict: (name, limit) => limiter(name, limit, { skip: (req) => safeMethods.has(req.method) }),
+  };
+}
+
+/** The limits from the configuration. */
+export function rateLimitsOf(config: Config): RateLimitConfig {
+  return config.rateLimit;
+}
