@@ -6,13 +6,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
-import { createFlowContext } from '../accounts/account-service.js';
-import { setRole } from '../accounts/administration.js';
-import { setUpAccounts } from '../accounts/setup.js';
 import type { AccountService, PublicUser } from '../accounts/types.js';
 import { isAppError } from '../errors/app-error.js';
 import { createLogger } from '../observability/logger.js';
-import { migrateToLatest, openDatabase } from '../storage/database.js';
 import { CommandExit, prepareEnvironment } from './environment.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -95,6 +91,13 @@ export async function runUser(parsed: Parsed): Promise<number> {
   const password = subcommand === 'create' ? await readPassword() : undefined;
 
   const { config } = await prepareEnvironment();
+  // Loaded only now, so `portcullis --help` and usage errors do not load the account domain.
+  const [{ createFlowContext }, { setRole }, { setUpAccounts }, { migrateToLatest, openDatabase }] = await Promise.all([
+    import('../accounts/account-service.js'),
+    import('../accounts/administration.js'),
+    import('../accounts/setup.js'),
+    import('../storage/database.js'),
+  ]);
   // Logs go to standard error (warnings and above): standard output is the command's answer.
   const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
   const db = openDatabase(config.database);
