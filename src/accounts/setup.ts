@@ -8,7 +8,8 @@ import { createMailer, type Mailer } from '../email/mailer.js';
 import type { Logger } from '../observability/logger.js';
 import { deriveKey } from '../security/keys.js';
 import type { Db } from '../storage/database.js';
-import { createAccountService, type AccountServiceDeps } from './account-service.js';
+import { createAccountService, createFlowContext, type AccountServiceDeps } from './account-service.js';
+import { createMfaService, type MfaService } from './mfa/service.js';
 import { createPasswordPolicy, type PasswordPolicy } from './password-policy.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js';
 import { pruneTokens } from './tokens.js';
@@ -22,6 +23,8 @@ export function passwordHasherFor(config: Config): PasswordHasher {
 export interface AccountsSetup {
   readonly service: AccountService;
   readonly deps: AccountServiceDeps;
+  /** Second factors: TOTP, recovery codes and passkeys (issue 4). */
+  readonly mfa: MfaService;
   /** Loads the password blocklist and starts the strength worker; call once at server start. */
   preload(): Promise<void>;
   /** Deletes used and expired one-time tokens; returns how many (run it with the session pruning). */
@@ -44,6 +47,7 @@ export function setUpAccounts(options: { db: Db; config: Config; logger: Logger;
   return {
     service: createAccountService(deps),
     deps,
+    mfa: createMfaService(createFlowContext(deps)),
     preload: () => deps.policy.preload(),
     pruneTokens: () => pruneTokens(options.db, now()),
     close: () => deps.policy.close(),

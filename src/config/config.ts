@@ -53,6 +53,7 @@ export interface Config {
   readonly log: { readonly level: string; readonly pretty: boolean };
   readonly shutdownTimeoutMs: number;
   readonly siteName: string;
+  readonly mfa: MfaConfig;
   readonly passwords: PasswordConfig;
   readonly mail: MailConfig;
   readonly accounts: {
@@ -126,4 +127,15 @@ export interface MailConfig {
   readonly from: string;
   /** DATA_DIR/outbox: where .eml files go when no SMTP server is configured. */
   readonly outboxDir: string;
+}
+
+/** Who must use a second factor: administrators (the default), everyone, or nobody. */
+export type MfaRequirement = 'admin' | 'all' | 'none';
+
+/** Multi-factor authentication (issue 4). */
+export interface MfaConfig {
+  /** PORTCULLIS_MFA_REQUIRED: such users are taken to enrolment after sign-in and can do nothing else until done. */
+  readonly required: MfaRequirement;
+  /** Passkeys' relying party from PUBLIC_URL; undefined when the address cannot have one (an IP host). */
+  readonly webauthn: { readonly rpId: string; readonly origin: string } | undefined;
 }

@@ -9,6 +9,7 @@ import type { Config, DatabaseConfig, TlsConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { settingNames, settingsSchema, type RawSettings } from './settings.js';
 import { hostCookiePrefix, stackRevealedBy } from '../security/cookie-names.js';
+import { decideRelyingParty } from './relying-party.js';
 
 export const minimumMasterKeyBytes = 32;
 
@@ -44,6 +45,8 @@ const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_SMTP_URL: 'use smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465, or leave it unset to write mail to DATA_DIR/outbox',
   PORTCULLIS_MAIL_FROM: 'use a sender such as Portcullis <no-reply@example.com>',
   PORTCULLIS_REQUIRE_VERIFIED_EMAIL: 'use on or off',
+  PORTCULLIS_MFA_REQUIRED: 'use admin (administrators must use a second factor), all, or none',
+  PORTCULLIS_WEBAUTHN_RP_ID: 'use the host of PORTCULLIS_PUBLIC_URL or a parent domain of it, or leave it unset',
   PORTCULLIS_REDIS_URL: 'use redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// for TLS, or leave it unset to keep sessions and counters in the database',
   PORTCULLIS_REDIS_PREFIX: 'use a short name such as portcullis: (letters, digits, ":", "_", "." or "-")',
   PORTCULLIS_RATE_LIMIT_WINDOW_MINUTES: 'use a whole number of minutes from 1 to 1440',
@@ -212,6 +215,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     });
   }
 
+  // Passkeys: the relying party comes from PUBLIC_URL; a setting browsers would refuse stops the start.
+  const relyingParty = decideRelyingParty(publicUrl, raw.PORTCULLIS_WEBAUTHN_RP_ID);
+  if (relyingParty.kind === 'error') problems.push(relyingParty.problem);
+  else if (relyingParty.kind === 'unavailable') refuseInProduction(relyingParty.problem);
+  if (raw.PORTCULLIS_MFA_REQUIRED === 'none') {
+    refuseInProduction({
+      setting: 'PORTCULLIS_MFA_REQUIRED',
+      problem: 'administrators could sign in with a password alone (ASVS 6.3.3 requires a second factor for them)',
+      fix: 'use admin (the default) or all',
+    });
+  }
+
   const cookieStack = stackRevealedBy(raw.PORTCULLIS_SESSION_COOKIE_NAME);
   if (cookieStack !== undefined) {
     problems.push({
@@ -314,6 +329,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     },
     mail: { smtpUrl: raw.PORTCULLIS_SMTP_URL, from: raw.PORTCULLIS_MAIL_FROM, outboxDir: path.join(dataDir, 'outbox') },
     accounts: { requireVerifiedEmail: raw.PORTCULLIS_REQUIRE_VERIFIED_EMAIL },
+    mfa: { required: raw.PORTCULLIS_MFA_REQUIRED, webauthn: relyingParty.kind === 'ok' ? relyingParty.relyingParty : undefined },
     redis: raw.PORTCULLIS_REDIS_URL === undefined ? undefined : { url: raw.PORTCULLIS_REDIS_URL, prefix: raw.PORTCULLIS_REDIS_PREFIX },
     rateLimit: {
       windowMs: raw.PORTCULLIS_RATE_LIMIT_WINDOW_MINUTES * 60_000,

@@ -119,6 +119,11 @@ export const settingsSchema = z.object({
   PORTCULLIS_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   PORTCULLIS_MAIL_FROM: z.string().trim().min(3).max(200).default('Portcullis <no-reply@localhost>'),
   PORTCULLIS_REQUIRE_VERIFIED_EMAIL: booleanFlag.default(true),
+  // Multi-factor authentication (issue 4). ASVS 6.3.3: required for administrators at least.
+  /** admin (default), all or none: who must set up a second factor before doing anything else. */
+  PORTCULLIS_MFA_REQUIRED: z.enum(['admin', 'all', 'none']).default('admin'),
+  /** The passkeys' relying party id; default PUBLIC_URL's host. Only that host or a parent domain of it. */
+  PORTCULLIS_WEBAUTHN_RP_ID: z.string().trim().min(1).max(253).optional(),
   // Rate limits, brute-force throttling and shared state for several instances (issue 5).
   /** Sessions, rate-limit counters and sign-in throttling in Redis; unset keeps them in the database. */
   PORTCULLIS_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),

@@ -32,6 +32,14 @@ export const errorCatalogue = {
   // Accounts, web layer (issue 3).
   REAUTHENTICATION_REQUIRED: { status: 403, message: 'Confirm your password again to do this.' },
   EMAIL_NOT_VERIFIED: { status: 403, message: 'Confirm your email address first. Open the link we emailed you.' },
+  // Multi-factor authentication (issue 4). One answer for a wrong, replayed or throttled code.
+  MFA_CODE_INVALID: { status: 401, message: 'That code is not correct or was already used. Enter the newest code.' },
+  SECOND_FACTOR_REQUIRED: { status: 403, message: 'Confirm with your second factor again to do this.' },
+  MFA_ENROLMENT_REQUIRED: { status: 403, message: 'Set up two-step verification to continue.' },
+  MFA_ALREADY_ENABLED: { status: 409, message: 'An authenticator app is already set up. Remove it first to set up another.' },
+  MFA_LAST_METHOD: { status: 409, message: 'Your account must keep two-step verification. Add another method before removing this one.' },
+  PASSKEY_REJECTED: { status: 401, message: 'The passkey could not be verified. Try again.' },
+  PASSKEY_REGISTRATION_FAILED: { status: 400, message: 'The passkey could not be added. Try again, or use another authenticator.' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

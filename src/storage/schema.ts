@@ -86,11 +86,73 @@ export interface SignInThrottleTable {
   updated_at: number;
 }
 
+/** A user's authenticator-app seed: sealed (AES-256-GCM), confirmed once a valid code came back. */
+export interface MfaTotpTable {
+  user_id: string;
+  /** security/encryption.ts's sealed form, associated data `totp:<user id>`; never the seed itself. */
+  sealed_secret: string;
+  confirmed_at: number | null;
+  /** The last accepted 30-second step; codes for it or earlier steps are refused. */
+  last_used_step: number | null;
+  created_at: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  /** HMAC-SHA-256 (hex) of the canonical code under the 'recovery-code' key; never the code. */
+  code_hash: string;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url credential id, unique across all accounts. */
+  credential_id: string;
+  /** base64url COSE public key. */
+  public_key: string;
+  /** The authenticator's signature counter as last seen; a use must raise it (or both stay 0). */
+  counter: number;
+  /** JSON array of transport hints, or null. */
+  transports: string | null;
+  name: string;
+  device_type: string;
+  /** 0 or 1. */
+  backed_up: number;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export type WebAuthnChallengePurpose = 'register' | 'second_factor' | 'sign_in';
+
+export interface WebAuthnChallengesTable {
+  challenge: string;
+  /** SHA-256 of the session id the challenge was issued to. */
+  session_key: string;
+  purpose: WebAuthnChallengePurpose;
+  user_id: string | null;
+  expires_at: number;
+}
+
+/** One wrong second-factor code: the per-account limit counts these over a sliding window. */
+export interface MfaFailuresTable {
+  id: string;
+  user_id: string;
+  at: number;
+}
+
 export interface Database {
   sessions: SessionsTable;
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   audit_events: AuditEventsTable;
+  mfa_totp: MfaTotpTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  mfa_failures: MfaFailuresTable;
   rate_limit_counters: RateLimitCountersTable;
   sign_in_throttle: SignInThrottleTable;
 }

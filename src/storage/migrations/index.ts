@@ -4,11 +4,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { createSessions } from './001-sessions.js';
 import { createAccounts } from './002-accounts.js';
+import { createMfa } from './003-mfa.js';
 import { createThrottling } from './005-throttling.js';
 
 const migrations: Record<string, Migration> = {
   '001-sessions': createSessions,
   '002-accounts': createAccounts,
+  '003-mfa': createMfa,
   '005-throttling': createThrottling,
 };
 
