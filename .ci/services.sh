@@ -2,7 +2,9 @@
 # .ci/services.sh: throwaway PostgreSQL and Redis servers on loopback for the test suite.
 # Nothing runs on a fresh CI machine. Each server keeps its data and socket in its own temporary
 # folder, listens on 127.0.0.1 only, and is stopped by stop_services (the EXIT trap in .ci/run).
-# Tests find them through PORTCULLIS_TEST_POSTGRES_URL and PORTCULLIS_TEST_REDIS_URL.
+# Their addresses are exported as CI_POSTGRES_URL and CI_REDIS_URL; .ci/run hands them to the
+# suite pass that runs on them (PORTCULLIS_TEST_DATABASE_URL, PORTCULLIS_TEST_REDIS_URL), so the
+# default pass stays on SQLite.
 #
 # These functions run in .ci/run's own shell (not in a step's subshell): their exports must reach
 # the test steps, and the trap must see what they started.
@@ -34,7 +36,7 @@ start_postgres() {
   runuser -u "$CI_PG_USER" -- "$bin/pg_ctl" -D "$CI_PG_DIR/data" -w -t 60 -l "$CI_PG_DIR/server.log" \
     -o "-p $CI_PG_PORT -k $CI_PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start > /dev/null \
     || { cat "$CI_PG_DIR/server.log"; return 1; }
-  export PORTCULLIS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:${CI_PG_PORT}/postgres"
+  export CI_POSTGRES_URL="postgres://postgres@127.0.0.1:${CI_PG_PORT}/postgres"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:${CI_PG_PORT} (${CI_PG_DIR})"
 }
 
@@ -58,7 +60,7 @@ start_redis() {
     [ "$tries" -lt 50 ] || { cat "$CI_REDIS_DIR/redis.log"; return 1; }
     sleep 0.1
   done
-  export PORTCULLIS_TEST_REDIS_URL="redis://127.0.0.1:${CI_REDIS_PORT}"
+  export CI_REDIS_URL="redis://127.0.0.1:${CI_REDIS_PORT}"
   echo "Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:${CI_REDIS_PORT}"
 }
 
