@@ -7,6 +7,8 @@
 //     guesses from many instances cannot slip past the count.
 //   - Device cookie (OWASP Slow Brute Force cheat sheet): a browser that signed in before keeps an
 //     allowance of its own (10 failures an hour) while the account is throttled for everyone else.
+//     Its success restarts NIST's consecutive count but not the delays for unknown browsers, so
+//     the owner's daily sign-ins never hand an attacker fresh guesses.
 //   - Address: failures per client address across all accounts (credential stuffing), 30 an hour.
 // A refused attempt still costs one password hash and ends in the same INVALID_CREDENTIALS as an
 // unknown email or a wrong password: status, body and timing tell nothing. The owner gets one
@@ -137,8 +139,11 @@ export function createSignInThrottle(deps: SignInProtectionDeps): SignInThrottle
     return { refusal: undefined, trusted, deviceKey, addressKey, claim };
   };
 
-  const settleSuccess = async (account: ThrottledAccount, kind: string, admitted: { deviceKey: string | undefined; addressKey: string | undefined }) => {
-    await store.reset(`${kind}${account.id}`);
+  const settleSuccess = async (account: ThrottledAccount, kind: string, admitted: { trusted: boolean; deviceKey: string | undefined; addressKey: string | undefined }) => {
+    // From the owner's usual browser only the consecutive count ends; delays for unknown browsers
+    // stay, or every sign-in of the owner would hand an attacker five fresh guesses.
+    if (admitted.trusted) await store.trustedSuccess(`${kind}${account.id}`);
+    else await store.reset(`${kind}${account.id}`);
     // A success is not a failure: give the address back the attempt it was charged.
     if (admitted.addressKey !== undefined) await store.counters.decrement(admitted.addressKey);
     if (admitted.deviceKey !== undefined) await store.counters.reset(admitted.deviceKey);
@@ -167,7 +172,7 @@ export function createSignInThrottle(deps: SignInProtectionDeps): SignInThrottle
         user = await deps.signIn(credentials, context.meta);
       } catch (error) {
         if (isAppError(error) && error.code === 'INVALID_CREDENTIALS' && account !== undefined && admitted.claim?.startsEpisode === true) {
-          await startEpisode(account, admitted.claim.failures, context.meta, '');
+          await startEpisode(account, admitted.claim.untrustedFailures, context.meta, '');
         }
         throw error;
       }
@@ -186,7 +191,7 @@ export function createSignInThrottle(deps: SignInProtectionDeps): SignInThrottle
       }
       const ok = await verify();
       if (ok) await settleSuccess(account, 'second-factor:', admitted);
-      else if (admitted.claim?.startsEpisode === true) await startEpisode(account, admitted.claim.failures, context.meta, 'second-factor:');
+      else if (admitted.claim?.startsEpisode === true) await startEpisode(account, admitted.claim.untrustedFailures, context.meta, 'second-factor:');
       return ok;
     },
 

@@ -76,6 +76,11 @@ export interface SignInThrottleTable {
   account_key: string;
   /** Consecutive failures since the last success or unlock, each counted before it is evaluated. */
   failures: number;
+  /**
+   * Consecutive failures from unknown browsers: what the delays grow with. A trusted browser's
+   * success does not reset it (the attacker gains nothing from the owner's sign-ins).
+   */
+  untrusted_failures: number;
   /** No attempt from an unknown browser is evaluated before this time, ms. */
   locked_until: number;
   /** The attempt that started this throttling episode (it sends the one email), or null. */

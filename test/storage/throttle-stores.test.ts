@@ -161,6 +161,14 @@ for (const { name, open } of backends) {
       const trusted = await backend.bruteForce.claimTrusted('account-device', now + 1, 100);
       assert.equal(trusted.allowed, true);
       assert.equal(trusted.failures, 6);
+      // The owner's browser signs in: the consecutive count starts again, the delay does not end.
+      await backend.bruteForce.trustedSuccess('account-device');
+      assert.deepEqual(await backend.bruteForce.state('account-device'), { failures: 0, untrustedFailures: 5, lockedUntil: now + minute });
+      assert.equal((await backend.bruteForce.claimUntrusted('account-device', now + 2, schedule, 90, 'z')).allowed, false);
+      const next = await backend.bruteForce.claimUntrusted('account-device', now + minute, schedule, 90, 'w');
+      assert.equal(next.allowed, true);
+      assert.equal(next.lockedUntil, now + minute + 2 * minute, 'and the next delay keeps growing');
+      assert.equal(next.startsEpisode, false, 'no second email in the same episode');
     });
 
     it('spends an unlock link once, and only the newest one', async () => {

@@ -12,12 +12,12 @@ import { delayAfter, type AccountClaim, type BruteForceStore, type DelaySchedule
 type Eb = ExpressionBuilder<Database, 'sign_in_throttle'>;
 
 /**
- * locked_until for the count the claim is about to make (failures + 1), as a CASE over the
- * schedule's steps: the schedule is short (from the first delay to the cap), and plain
+ * locked_until for the count the claim is about to make (untrusted_failures + 1), as a CASE over
+ * the schedule's steps: the schedule is short (from the first delay to the cap), and plain
  * comparisons work on both engines where pow() does not.
  */
 function lockFor(eb: Eb, schedule: DelaySchedule, now: number): Expression<number> {
-  const next = eb('sign_in_throttle.failures', '+', 1);
+  const next = eb('sign_in_throttle.untrusted_failures', '+', 1);
   let builder = eb.case().when(next, '<', schedule.throttleAfter).then(eb.ref('sign_in_throttle.locked_until'));
   for (let failures = schedule.throttleAfter; delayAfter(schedule, failures) < schedule.maxDelayMs; failures += 1) {
     builder = builder.when(next, '=', failures).then(sql<number>`${now + delayAfter(schedule, failures)}`);
@@ -25,15 +25,19 @@ function lockFor(eb: Eb, schedule: DelaySchedule, now: number): Expression<numbe
   return builder.else(sql<number>`${now + schedule.maxDelayMs}`).end();
 }
 
-function claimFrom(row: { failures: number; locked_until: number; episode_id: string | null } | undefined, attemptId: string | undefined): AccountClaim | undefined {
+type ClaimRow = { failures: number; untrusted_failures: number; locked_until: number; episode_id: string | null };
+
+function claimFrom(row: ClaimRow | undefined, attemptId: string | undefined): AccountClaim | undefined {
   if (row === undefined) return undefined;
-  return { allowed: true, failures: row.failures, lockedUntil: row.locked_until, startsEpisode: attemptId !== undefined && row.episode_id === attemptId };
+  return { allowed: true, failures: row.failures, untrustedFailures: row.untrusted_failures, lockedUntil: row.locked_until, startsEpisode: attemptId !== undefined && row.episode_id === attemptId };
 }
+
+const claimColumns = ['failures', 'untrusted_failures', 'locked_until', 'episode_id'] as const;
 
 export function createKyselyBruteForceStore(db: Db): BruteForceStore {
   const refused = async (accountKey: string): Promise<AccountClaim> => {
-    const row = await db.selectFrom('sign_in_throttle').select(['failures', 'locked_until']).where('account_key', '=', accountKey).executeTakeFirst();
-    return { allowed: false, failures: row?.failures ?? 0, lockedUntil: row?.locked_until ?? 0, startsEpisode: false };
+    const row = await db.selectFrom('sign_in_throttle').select(['failures', 'untrusted_failures', 'locked_until']).where('account_key', '=', accountKey).executeTakeFirst();
+    return { allowed: false, failures: row?.failures ?? 0, untrustedFailures: row?.untrusted_failures ?? 0, lockedUntil: row?.locked_until ?? 0, startsEpisode: false };
   };
   const counters = kyselyWindowCounters(db);
 
@@ -47,6 +51,7 @@ export function createKyselyBruteForceStore(db: Db): BruteForceStore {
         .values({
           account_key: accountKey,
           failures: 1,
+          untrusted_failures: 1,
           locked_until: first ? now + delayAfter(schedule, 1) : 0,
           episode_id: first ? attemptId : null,
           unlock_token_hash: null,
@@ -58,11 +63,12 @@ export function createKyselyBruteForceStore(db: Db): BruteForceStore {
             .column('account_key')
             .doUpdateSet((eb) => ({
               failures: eb('sign_in_throttle.failures', '+', 1),
+              untrusted_failures: eb('sign_in_throttle.untrusted_failures', '+', 1),
               locked_until: lockFor(eb, schedule, now),
               // The first claim at or past the threshold in this episode marks it as its own.
               episode_id: eb
                 .case()
-                .when(eb.and([eb('sign_in_throttle.episode_id', 'is', null), eb(eb('sign_in_throttle.failures', '+', 1), '>=', schedule.throttleAfter)]))
+                .when(eb.and([eb('sign_in_throttle.episode_id', 'is', null), eb(eb('sign_in_throttle.untrusted_failures', '+', 1), '>=', schedule.throttleAfter)]))
                 .then(attemptId)
                 .else(eb.ref('sign_in_throttle.episode_id'))
                 .end(),
@@ -70,7 +76,7 @@ export function createKyselyBruteForceStore(db: Db): BruteForceStore {
             }))
             .where((eb) => eb.and([eb('sign_in_throttle.locked_until', '<=', now), eb('sign_in_throttle.failures', '<', cap)])),
         )
-        .returning(['failures', 'locked_until', 'episode_id'])
+        .returning(claimColumns)
         .executeTakeFirst();
       return claimFrom(row, attemptId) ?? refused(accountKey);
     },
@@ -78,14 +84,14 @@ export function createKyselyBruteForceStore(db: Db): BruteForceStore {
     async claimTrusted(accountKey, now, cap) {
       const row = await db
         .insertInto('sign_in_throttle')
-        .values({ account_key: accountKey, failures: 1, locked_until: 0, episode_id: null, unlock_token_hash: null, unlock_expires_at: null, updated_at: now })
+        .values({ account_key: accountKey, failures: 1, untrusted_failures: 0, locked_until: 0, episode_id: null, unlock_token_hash: null, unlock_expires_at: null, updated_at: now })
         .onConflict((conflict) =>
           conflict
             .column('account_key')
             .doUpdateSet((eb) => ({ failures: eb('sign_in_throttle.failures', '+', 1), updated_at: now }))
             .where('sign_in_throttle.failures', '<', cap),
         )
-        .returning(['failures', 'locked_until', 'episode_id'])
+        .returning(claimColumns)
         .executeTakeFirst();
       return claimFrom(row, undefined) ?? refused(accountKey);
     },
@@ -94,9 +100,13 @@ export function createKyselyBruteForceStore(db: Db): BruteForceStore {
       await db.deleteFrom('sign_in_throttle').where('account_key', '=', accountKey).execute();
     },
 
+    async trustedSuccess(accountKey) {
+      await db.updateTable('sign_in_throttle').set({ failures: 0 }).where('account_key', '=', accountKey).execute();
+    },
+
     async state(accountKey) {
-      const row = await db.selectFrom('sign_in_throttle').select(['failures', 'locked_until']).where('account_key', '=', accountKey).executeTakeFirst();
-      return row === undefined ? undefined : { failures: row.failures, lockedUntil: row.locked_until };
+      const row = await db.selectFrom('sign_in_throttle').select(['failures', 'untrusted_failures', 'locked_until']).where('account_key', '=', accountKey).executeTakeFirst();
+      return row === undefined ? undefined : { failures: row.failures, untrustedFailures: row.untrusted_failures, lockedUntil: row.locked_until };
     },
 
     async saveUnlockToken(accountKey, tokenHash, expiresAt) {

@@ -26,6 +26,8 @@ export interface AccountClaim {
   readonly allowed: boolean;
   /** Consecutive failures counted so far; an allowed attempt is already counted as one. */
   readonly failures: number;
+  /** Of those, the ones from unknown browsers since the last full reset: what the delay grows with. */
+  readonly untrustedFailures: number;
   /** No attempt from an unknown browser is evaluated before this time (ms; 0 when not throttled). */
   readonly lockedUntil: number;
   /** This attempt began the throttling episode: if it fails, the owner gets the one email. */
@@ -36,16 +38,23 @@ export interface BruteForceStore {
   /**
    * An attempt from a browser without a valid device cookie. Atomic: allowed only when the account
    * is not in a delay and has fewer than `cap` failures; the attempt is counted as a failure before
-   * it is evaluated (a success resets the count), and the delay for the new count starts now. So
-   * concurrent attempts, from any instance, can never evaluate more than `cap` or skip a delay.
+   * it is evaluated (a success resets the count), and the delay for the new count of unknown-browser
+   * failures starts now. So concurrent attempts, from any instance, can never evaluate more than
+   * `cap` or skip a delay.
    */
   claimUntrusted(accountKey: string, now: number, schedule: DelaySchedule, cap: number, attemptId: string): Promise<AccountClaim>;
   /** An attempt from a trusted browser: delays do not apply, the cap does (counted the same way). */
   claimTrusted(accountKey: string, now: number, cap: number): Promise<AccountClaim>;
-  /** A success or an unlock: the count, the delay and the episode end, and any unlock link dies. */
+  /** A success from an unknown browser, or an unlock: everything ends, and any unlock link dies. */
   reset(accountKey: string): Promise<void>;
+  /**
+   * A success from a trusted browser: the consecutive count (NIST's) starts again, but the delay
+   * for unknown browsers, its growth and the episode stay: the owner signing in from their usual
+   * browser must not hand an attacker a fresh allowance.
+   */
+  trustedSuccess(accountKey: string): Promise<void>;
   /** The current count and delay (for the audit trail and for tests); undefined when clean. */
-  state(accountKey: string): Promise<{ failures: number; lockedUntil: number } | undefined>;
+  state(accountKey: string): Promise<{ failures: number; untrustedFailures: number; lockedUntil: number } | undefined>;
   /** Keeps the SHA-256 of the episode's unlock link, replacing any earlier one. */
   saveUnlockToken(accountKey: string, tokenHash: string, expiresAt: number): Promise<void>;
   /**

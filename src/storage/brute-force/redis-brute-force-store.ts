@@ -8,7 +8,9 @@ import { redisWindowCounters } from '../rate-limit/redis-rate-limit-store.js';
 import { type AccountClaim, type BruteForceStore } from './port.js';
 
 // KEYS[1] account hash. ARGV: now, cap, throttleAfter, baseDelayMs, maxDelayMs, attemptId, trusted (1/0).
-// Returns {allowed, failures, lockedUntil, startsEpisode}.
+// Fields: f all consecutive failures, t unknown-browser failures (the delay grows with t), l locked
+// until, e the episode's first attempt, u the unlock link's hash.
+// Returns {allowed, failures, lockedUntil, startsEpisode, untrustedFailures}.
 const claimScript = luaScript(`
   local now = tonumber(ARGV[1])
   local cap = tonumber(ARGV[2])
@@ -17,23 +19,31 @@ const claimScript = luaScript(`
   local max = tonumber(ARGV[5])
   local trusted = ARGV[7] == '1'
   local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
+  local untrusted = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
   local locked = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
   if failures >= cap or ((not trusted) and locked > now) then
-    return {0, failures, locked, 0}
+    return {0, failures, locked, 0, untrusted}
   end
   failures = failures + 1
   local starts = 0
-  if not trusted and failures >= after then
+  if not trusted then untrusted = untrusted + 1 end
+  if not trusted and untrusted >= after then
     local delay = max
-    if failures - after < 31 then delay = math.min(max, base * (2 ^ (failures - after))) end
+    if untrusted - after < 31 then delay = math.min(max, base * (2 ^ (untrusted - after))) end
     locked = math.floor(now + delay)
     if not redis.call('HGET', KEYS[1], 'e') then
       redis.call('HSET', KEYS[1], 'e', ARGV[6])
       starts = 1
     end
   end
-  redis.call('HSET', KEYS[1], 'f', string.format('%d', failures), 'l', string.format('%d', locked))
-  return {1, failures, locked, starts}
+  redis.call('HSET', KEYS[1], 'f', string.format('%d', failures), 't', string.format('%d', untrusted), 'l', string.format('%d', locked))
+  return {1, failures, locked, starts, untrusted}
+`);
+
+// KEYS[1] account hash. The consecutive count starts again; delays and the episode stay.
+const trustedSuccessScript = luaScript(`
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'f', '0') end
+  return 1
 `);
 
 // KEYS[1] account hash. Removes the hash and the unlock link it points at.
@@ -71,8 +81,14 @@ export function createRedisBruteForceStore(redis: RedisConnection): BruteForceSt
 
   const claim = async (accountKey: string, args: (string | number)[]): Promise<AccountClaim> => {
     const reply = await redis.script(claimScript, [accountPrefix + accountKey], args);
-    const [allowed, failures, lockedUntil, starts] = Array.isArray(reply) ? reply : [];
-    return { allowed: integerReply(allowed) === 1, failures: integerReply(failures), lockedUntil: integerReply(lockedUntil), startsEpisode: integerReply(starts) === 1 };
+    const [allowed, failures, lockedUntil, starts, untrusted] = Array.isArray(reply) ? reply : [];
+    return {
+      allowed: integerReply(allowed) === 1,
+      failures: integerReply(failures),
+      untrustedFailures: integerReply(untrusted),
+      lockedUntil: integerReply(lockedUntil),
+      startsEpisode: integerReply(starts) === 1,
+    };
   };
 
   return {
@@ -87,11 +103,15 @@ export function createRedisBruteForceStore(redis: RedisConnection): BruteForceSt
       await redis.script(resetScript, [accountPrefix + accountKey], [linkPrefix]);
     },
 
+    async trustedSuccess(accountKey) {
+      await redis.script(trustedSuccessScript, [accountPrefix + accountKey], []);
+    },
+
     async state(accountKey) {
-      const reply = await redis.command(['HMGET', accountPrefix + accountKey, 'f', 'l']);
-      const [failures, locked] = Array.isArray(reply) ? reply : [];
+      const reply = await redis.command(['HMGET', accountPrefix + accountKey, 'f', 't', 'l']);
+      const [failures, untrusted, locked] = Array.isArray(reply) ? reply : [];
       const count = stringOrNull(failures);
-      return count === null ? undefined : { failures: Number(count), lockedUntil: Number(stringOrNull(locked) ?? '0') };
+      return count === null ? undefined : { failures: Number(count), untrustedFailures: Number(stringOrNull(untrusted) ?? '0'), lockedUntil: Number(stringOrNull(locked) ?? '0') };
     },
 
     async saveUnlockToken(accountKey, tokenHash, expiresAt) {

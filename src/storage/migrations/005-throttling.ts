@@ -19,6 +19,7 @@ export const createThrottling: Migration = {
       .createTable('sign_in_throttle')
       .addColumn('account_key', 'varchar(64)', (column) => column.primaryKey())
       .addColumn('failures', 'integer', (column) => column.notNull())
+      .addColumn('untrusted_failures', 'integer', (column) => column.notNull())
       .addColumn('locked_until', 'bigint', (column) => column.notNull())
       .addColumn('episode_id', 'varchar(32)')
       .addColumn('unlock_token_hash', 'varchar(64)', (column) => column.unique())
