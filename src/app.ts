@@ -6,6 +6,8 @@ import type session from 'express-session';
 import type { Config } from './config/config.js';
 import type { Logger } from './observability/logger.js';
 import { requestContext } from './observability/request-context.js';
+import type { AppMonitoring } from './observability/monitoring.js';
+import { attachSecurityMetrics } from './observability/metrics.js';
 import { createCsrfProtection } from './security/csrf.js';
 import { createHelmet, extraSecurityHeaders } from './security/headers.js';
 import { createSessionGate, type StateBackend } from './security/availability.js';
@@ -22,6 +24,8 @@ import type { WebDependencies } from './web/dependencies.js';
 import { createStaticAssets } from './web/static.js';
 import { accountPageRoutes } from './web/routes/account.js';
 import { adminPageRoutes } from './web/routes/admin.js';
+import { adminSecurityRoutes } from './web/routes/admin-security.js';
+import { cspReportRoutes } from './web/routes/csp-reports.js';
 import { authPageRoutes } from './web/routes/auth.js';
 import { healthRoutes } from './web/routes/health.js';
 import { pageRoutes } from './web/routes/pages.js';
@@ -43,6 +47,8 @@ export interface AppDependencies {
   readonly signInProtection: SignInProtection;
   /** The shared session store's connection (Redis); undefined when sessions are in the database. */
   readonly stateBackend?: StateBackend | undefined;
+  /** Metrics, the security dashboard and CSP reports (issue 6); absent, the app has none of them. */
+  readonly monitoring?: AppMonitoring | undefined;
 }
 
 /** The password rules in words, from the same configuration the domain enforces. */
@@ -50,7 +56,7 @@ function passwordHint(config: Config): string {
   return `At least ${config.passwords.minLength} characters; no rules about digits or symbols. A few unrelated words make a strong, memorable passphrase. Spaces and any language are welcome.`;
 }
 
-export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend }: AppDependencies): Express {
+export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend , monitoring }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // Hop count or CIDR list only (config refuses "true"): X-Forwarded-* from anyone else is ignored.
@@ -72,6 +78,12 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     signInProtection,
   };
 
+  // 0. Metrics: request durations by route template, timed from the very first middleware, and
+  //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
+  if (monitoring !== undefined) {
+    attachSecurityMetrics(app, monitoring.metrics.security);
+    app.use(monitoring.metrics.httpMiddleware);
+  }
   // 1. Who is asking, and the headers every answer carries (errors included).
   app.use(requestContext(logger));
   app.use(createHelmet({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload }));
@@ -87,6 +99,9 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use('/assets', createStaticAssets());
   //    Everything past here counts against the client address's general limit.
   app.use(rateLimiters.general);
+  //    Browsers' CSP violation reports: their own content types, no session, no form token (the
+  //    narrow CSRF exemption is explained in web/routes/csp-reports.ts); 8 KiB, rate limited.
+  if (monitoring !== undefined) app.use(cspReportRoutes({ db: monitoring.db, publicOrigin: config.publicOrigin }));
   // 4. Bodies: only JSON and forms, bounded in size and parameter count.
   app.use(requireAcceptedBodyType());
   app.use(express.json({ limit: config.http.bodyLimitBytes, strict: true, type: 'application/json' }));
@@ -126,6 +141,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(unlockPageRoutes(web));
   app.use(accountPageRoutes(web));
   app.use(adminPageRoutes(web));
+  if (monitoring !== undefined) app.use(adminSecurityRoutes(web, monitoring.dashboard));
   // 7. Nothing matched; then every error, from anywhere, is answered in one place.
   app.use(notFound);
   app.use(createErrorHandler(renderErrorPage));

@@ -3,13 +3,18 @@
 // The `portcullis` command: one entry, a subcommand per job. Later commands (user, check, audit)
 // register here beside serve and migrate.
 
+// First, for its side effect: when OTEL_EXPORTER_OTLP_ENDPOINT is set, tracing must patch http,
+// express, pg and redis before anything below loads them (observability/tracing.ts).
+import './observability/tracing-entry.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { auditHelp, auditOptions, runAudit } from './cli/audit.js';
 import { checkHelp, checkOptions, runCheck } from './cli/check.js';
 import { ExitCode } from './cli/exit-codes.js';
 import { CommandExit } from './cli/environment.js';
 import { migrateHelp, runMigrate } from './cli/migrate.js';
 import { runServe, serveHelp } from './cli/serve.js';
 import { runUser, userHelp, userOptions } from './cli/user.js';
+import { stopTracing } from './observability/tracing.js';
 
 interface Command {
   readonly summary: string;
@@ -25,6 +30,7 @@ const commands = new Map<string, Command>([
   ['migrate', { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() }],
   ['user', { summary: 'create, import and list users; change roles (the first admin comes from here)', help: userHelp, options: userOptions, allowPositionals: true, run: runUser }],
   ['check', { summary: 'audit a site (URL) or a project folder against the eleven practices', help: checkHelp, options: checkOptions, allowPositionals: true, run: runCheck }],
+  ['audit', { summary: "verify the audit trail's hash chain, export it as JSON Lines, prune it", help: auditHelp, options: auditOptions, allowPositionals: true, run: runAudit }],
 ]);
 
 function mainHelp(): string {
@@ -77,6 +83,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Spans still buffered are sent before the process ends (a no-op when tracing is off).
+    void stopTracing().catch(() => undefined);
     // Give log transports a moment to flush, then make sure nothing keeps the process alive.
     setTimeout(() => process.exit(code), 2_000).unref();
   },

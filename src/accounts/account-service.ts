@@ -5,6 +5,7 @@
 
 import type { Config } from '../config/config.js';
 import type { Mailer } from '../email/mailer.js';
+import { auditChainKey } from '../observability/audit-chain.js';
 import type { Logger } from '../observability/logger.js';
 import type { Db } from '../storage/database.js';
 import { createUser, importUsers, listUsers, sendResetLink, setDisabled } from './administration.js';
@@ -40,7 +41,7 @@ export function createFlowContext(deps: AccountServiceDeps): FlowContext {
     logger: deps.logger,
     passwords: deps.passwords,
     policy: deps.policy,
-    audit: createAuditTrail(deps.db, deps.logger, now),
+    audit: createAuditTrail(deps.db, deps.logger, now, auditChainKey(deps.config.masterKey)),
     templates: { siteName: deps.config.siteName, publicOrigin: deps.config.publicOrigin },
     now,
     deliver: createDeliver(deps.mailer, deps.logger),

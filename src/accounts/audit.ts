@@ -5,7 +5,11 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { appendLocked, withChainLock, type PlainAuditRow } from '../observability/audit-chain.js';
+import { publishAuditRecorded } from '../observability/audit-bus.js';
 import type { Logger } from '../observability/logger.js';
+import { rollUpSignals } from '../observability/rollup.js';
+import { signalsOf } from '../observability/security-signals.js';
 import type { Database } from '../storage/schema.js';
 import type { AuditDetail, AuditEvent, NewAuditEvent } from './types.js';
 
@@ -39,11 +43,15 @@ export interface AuditTrail {
   anonymise(userId: string, db?: Queryable): Promise<void>;
 }
 
-export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () => number): AuditTrail {
+/**
+ * `chainKey` (observability/audit-chain.ts's auditChainKey) seals each row into the hash chain;
+ * the rollups for the dashboard and the metrics hook (audit-bus.ts) are fed from here too.
+ */
+export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () => number, chainKey: Buffer): AuditTrail {
   return {
     async record(event, target = db) {
       const detail = sanitiseDetail(event.detail);
-      const row = {
+      const row: PlainAuditRow = {
         id: randomUUID(),
         at: now(),
         type: event.type.slice(0, 64),
@@ -54,7 +62,14 @@ export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () =
         user_agent: truncate(event.userAgent, 512),
         detail: detail === null ? null : JSON.stringify(detail),
       };
-      await target.insertInto('audit_events').values(row).execute();
+      // Appended at the chain's head under its lock, with the dashboard's hourly counts in the same
+      // transaction (the caller's, when it passes one: then the event commits or rolls back with it).
+      const signals = signalsOf({ type: row.type, outcome: row.outcome, detail });
+      await withChainLock(db, target, async (trx, state) => {
+        await appendLocked(trx, chainKey, state, row, row.at);
+        if (signals.length > 0) await rollUpSignals(trx, row.at, signals, row.ip);
+      });
+      publishAuditRecorded({ source: db, at: row.at, type: row.type, outcome: row.outcome, subjectId: row.subject_id, ip: row.ip, detail, signals });
       // The same event as a log line, for whoever watches logs rather than the table.
       logger.info({ audit: { type: row.type, outcome: row.outcome, actorId: row.actor_id, subjectId: row.subject_id, ip: row.ip, detail } }, `audit: ${row.type} ${row.outcome}`);
     },
@@ -82,7 +97,9 @@ export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () =
     async anonymise(userId, target = db) {
       await target
         .updateTable('audit_events')
-        .set({ ip: null, user_agent: null, detail: null })
+        // The salt goes too: the row's commitment then proves nothing about what was there, and
+        // the chain still verifies (observability/audit-chain.ts).
+        .set({ ip: null, user_agent: null, detail: null, personal_salt: null })
         .where((eb) => eb.or([eb('subject_id', '=', userId), eb('actor_id', '=', userId)]))
         .execute();
     },

@@ -78,7 +78,7 @@ export async function runServe(): Promise<number> {
     return ExitCode.config;
   }
 
-  logger.info({ url: config.publicOrigin, listening: server.mainUrl, redirect: server.redirectUrl }, `Portcullis is listening on ${server.mainUrl} (public URL ${config.publicOrigin})`);
+  logger.info({ url: config.publicOrigin, listening: server.mainUrl, redirect: server.redirectUrl, metrics: server.metricsUrl }, `Portcullis is listening on ${server.mainUrl} (public URL ${config.publicOrigin})`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -64,6 +64,27 @@ export interface Config {
   readonly redis: RedisConfig | undefined;
   readonly rateLimit: RateLimitConfig;
   readonly bruteForce: BruteForceConfig;
+  readonly monitoring: MonitoringConfig;
+}
+
+/** Metrics, audit retention and alerts (issue 6, docs/monitoring.md). */
+export interface MonitoringConfig {
+  /** Where Prometheus scrapes /metrics; null when off. Never the public listener. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
+  /** Audit events older than this are pruned by moving the chain's anchor; null keeps everything. */
+  readonly auditRetentionDays: number | null;
+  /** The alert webhook; undefined when not configured. */
+  readonly alerts: AlertConfig | undefined;
+}
+
+export interface AlertConfig {
+  readonly webhookUrl: string;
+  /** HMAC-SHA-256 key for the signature header; never sent, never logged. */
+  readonly secret: string | undefined;
+  /** Failed sign-ins and second factors per minute that raise an alert (default 60). */
+  readonly failuresPerMinute: number;
+  /** Accounts newly throttled within 15 minutes that raise an alert (default 5). */
+  readonly throttledAccounts: number;
 }
 
 export interface RedisConfig {

@@ -9,6 +9,7 @@ import type { Config, DatabaseConfig, TlsConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { settingNames, settingsSchema, type RawSettings } from './settings.js';
 import { hostCookiePrefix, stackRevealedBy } from '../security/cookie-names.js';
+import { resolveMonitoring } from './monitoring.js';
 import { decideRelyingParty } from './relying-party.js';
 
 export const minimumMasterKeyBytes = 32;
@@ -59,6 +60,12 @@ const fixes = new Map<string, string>(Object.entries({
   PORTCULLIS_SIGN_IN_MAX_FAILURES: 'use a whole number from 10 to 100 (NIST 800-63B-4 allows at most 100)',
   PORTCULLIS_SIGN_IN_IP_MAX_FAILURES: 'use a whole number of failures per hour from 5 upwards; 30 is the default',
   PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES: 'use a whole number from 1 to 50; 10 is the default',
+  PORTCULLIS_METRICS_ADDR: 'use HOST:PORT (for example 127.0.0.1:9464), a port alone, or "off"',
+  PORTCULLIS_AUDIT_RETENTION_DAYS: 'use a whole number of days from 1 upwards, or "off" to keep every audit event',
+  PORTCULLIS_ALERT_WEBHOOK_URL: 'use the https:// address that receives alerts',
+  PORTCULLIS_ALERT_WEBHOOK_SECRET: 'use at least 16 random characters, for example from: openssl rand -base64 32',
+  PORTCULLIS_ALERT_FAILURES_PER_MINUTE: 'use a whole number of failures per minute from 1 upwards; 60 is the default',
+  PORTCULLIS_ALERT_THROTTLED_ACCOUNTS: 'use a whole number of accounts from 1 upwards; 5 is the default',
 }));
 
 function pickSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -272,6 +279,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     });
   }
 
+  const monitoring = resolveMonitoring(raw, isProduction, problems, warnings);
+
   let masterKey = await readMasterKey(raw, cwd);
   if (masterKey !== undefined && masterKey.length < minimumMasterKeyBytes) {
     refuseInProduction({
@@ -347,6 +356,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       ipMaxFailures: raw.PORTCULLIS_SIGN_IN_IP_MAX_FAILURES,
       ipWindowMs: 3_600_000,
     },
+    monitoring,
   };
   return { config: deepFreeze(config), warnings };
 }

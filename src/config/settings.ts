@@ -147,6 +147,19 @@ export const settingsSchema = z.object({
   PORTCULLIS_SIGN_IN_IP_MAX_FAILURES: z.coerce.number().int().min(5).max(100_000).default(30),
   /** Failures a trusted browser (device cookie) may make per hour before it is treated as unknown. */
   PORTCULLIS_SIGN_IN_DEVICE_MAX_FAILURES: z.coerce.number().int().min(1).max(50).default(10),
+  // Monitoring (issue 6): docs/monitoring.md.
+  /** The Prometheus listener, HOST:PORT or "off"; unset: 127.0.0.1:9464 (off when NODE_ENV=test). */
+  PORTCULLIS_METRICS_ADDR: z.string().trim().min(1).max(300).optional(),
+  /** Audit events older than this many days are pruned (the chain's anchor moves); "off" keeps all. */
+  PORTCULLIS_AUDIT_RETENTION_DAYS: z.union([z.literal('off'), z.coerce.number().int().min(1).max(36_500)]).default(365),
+  /** One signed JSON POST here when failures or throttled accounts pass their thresholds. */
+  PORTCULLIS_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Signs each alert: X-Portcullis-Signature: t=<unix seconds>,v1=HMAC-SHA-256(secret, "<t>.<body>"). */
+  PORTCULLIS_ALERT_WEBHOOK_SECRET: z.string().min(16).max(512).optional(),
+  /** Failed sign-ins and second factors in one minute, across all accounts, that raise an alert. */
+  PORTCULLIS_ALERT_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  /** Accounts newly throttled within 15 minutes that raise an alert. */
+  PORTCULLIS_ALERT_THROTTLED_ACCOUNTS: z.coerce.number().int().min(1).max(1_000_000).default(5),
 });
 
 export type RawSettings = z.infer<typeof settingsSchema>;

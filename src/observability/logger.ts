@@ -1,6 +1,9 @@
 // src/observability/logger.ts
 // Structured JSON logs (safe from line injection) with secrets redacted wherever they appear.
+// When tracing is on, every line written while a span is active carries its traceId and spanId,
+// so a request's log lines and its trace find each other in whatever tool holds them.
 
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -42,8 +45,17 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/** The active span's ids (nothing when tracing is off: the API's no-op answers at once). */
+function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const context = span.spanContext();
+  return isSpanContextValid(context) ? { traceId: context.traceId, spanId: context.spanId } : {};
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const base = {
+    mixin: traceFields,
     level: options.level,
     base: { service: 'portcullis' },
     timestamp: pino.stdTimeFunctions.isoTime,

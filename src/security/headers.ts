@@ -6,6 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
+/** Where browsers send CSP violation reports (web/routes/csp-reports.ts), and its Reporting API name. */
+export const cspReportPath = '/csp-reports';
+export const cspReportGroup = 'csp-endpoint';
+
 /**
  * The Content-Security-Policy directives. `default-src 'none'` then only what the pages use:
  * scripts and styles from this origin (scripts with Subresource Integrity), no inline code.
@@ -23,6 +27,9 @@ export const contentSecurityPolicyDirectives: Readonly<Record<string, readonly s
   'base-uri': ["'none'"],
   'object-src': ["'none'"],
   'upgrade-insecure-requests': [],
+  // Violations are reported to this site (report-uri for older browsers, report-to for the Reporting API).
+  'report-uri': [cspReportPath],
+  'report-to': [cspReportGroup],
 });
 
 /** Browser features the app never uses are switched off; WebAuthn stays allowed for this origin. */
@@ -80,6 +87,8 @@ export function createHelmet(options: HeaderOptions): RequestHandler {
 /** Adds what Helmet does not cover: Permissions-Policy and no-store caching for dynamic answers. */
 export const extraSecurityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Permissions-Policy', permissionsPolicy);
+  // The endpoint the CSP's report-to names; relative, so it is always this site's own.
+  res.setHeader('Reporting-Endpoints', `${cspReportGroup}="${cspReportPath}"`);
   // Everything dynamic may be personal; static assets override this with their own caching.
   res.setHeader('Cache-Control', 'no-store');
   next();

@@ -4,7 +4,7 @@
 
 import { hkdfSync } from 'node:crypto';
 
-export type KeyPurpose = 'session-cookie' | 'password-pepper' | 'data-encryption' | 'device-cookie' | 'token-mac' | 'recovery-code';
+export type KeyPurpose = 'session-cookie' | 'password-pepper' | 'data-encryption' | 'device-cookie' | 'token-mac' | 'recovery-code' | 'audit-chain';
 
 const salt = Buffer.from('portcullis/hkdf/v1', 'utf8');
 

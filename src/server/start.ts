@@ -12,6 +12,7 @@ import type { AccountService } from '../accounts/types.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { collectSecurityHeaders } from '../security/headers.js';
+import { startMonitoring, type Monitoring } from '../observability/monitoring.js';
 import { createRedirectHandler, hardenedTlsOptions } from '../security/https.js';
 import { isDatabaseReachable, migrateToLatest, openDatabase, type Db } from '../storage/database.js';
 import { KyselySessionStore } from '../storage/sessions/kysely-session-store.js';
@@ -28,6 +29,10 @@ export interface RunningServer {
   /** Rate limits, sign-in throttling and (with Redis) the connection they share. */
   readonly shared: SharedState;
   readonly accounts: AccountService;
+  /** Metrics, the security dashboard's data, audit retention and alerts (issue 6). */
+  readonly monitoring: Monitoring;
+  /** The Prometheus listener (http://host:port), unless PORTCULLIS_METRICS_ADDR is off or it could not bind. */
+  readonly metricsUrl: string | undefined;
   /** The main listener: HTTPS, or plain HTTP behind a TLS-terminating proxy. */
   readonly mainServer: https.Server | http.Server;
   readonly redirectServer: http.Server | undefined;
@@ -109,11 +114,14 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     throw error;
   }
   const signInProtection = shared.signInProtection(accounts);
+  // Metrics, the audit chain's upkeep, the dashboard and alerts (observability/monitoring.ts).
+  const monitoring = startMonitoring({ config, logger, db, sessionStore });
   const app = createApp({
     config,
     logger,
     sessionStore,
     accounts: accounts.service,
+    monitoring: monitoring.forApp,
     isReady: () => isDatabaseReachable(db),
     rateLimiters: shared.rateLimiters,
     signInProtection,
@@ -188,8 +196,25 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   });
   const mainUrl = urlOf(tls.mode === 'proxy' ? 'http' : 'https', await listen(mainServer, config.host, config.httpsPort));
 
+  // Prometheus scrapes a listener of its own, never the public one (PORTCULLIS_METRICS_ADDR).
+  let metricsServer: http.Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.monitoring.metrics !== null) {
+    const address = config.monitoring.metrics;
+    const server = http.createServer(gated(monitoring.metrics.handler, gate, () => open));
+    applyTimeouts(server);
+    try {
+      metricsUrl = urlOf('http', await listen(server, address.host, address.port));
+      metricsServer = server;
+    } catch (error) {
+      // Signing in must not depend on monitoring: serve without /metrics, and say so loudly.
+      logger.error({ code: 'METRICS_LISTENER_FAILED', address: `${address.host}:${address.port}`, cause: error instanceof Error ? error.message : String(error) }, 'the metrics listener could not start; serving without /metrics');
+    }
+  }
+
   const release = async () => {
-    await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, 0))));
+    await Promise.all([mainServer, redirectServer, metricsServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, 0))));
+    await monitoring.close();
     await accounts.close();
     await shared.close();
     await db.destroy();
@@ -248,6 +273,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     );
   }, pruneIntervalMs);
   pruneTimer.unref();
+  monitoring.begin();
 
   const reloadCertificates = async (): Promise<void> => {
     const fresh = await loadCredentials();
@@ -259,7 +285,8 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     closing ??= (async () => {
       clearInterval(pruneTimer);
       acme?.stop();
-      await Promise.all([mainServer, redirectServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
+      await Promise.all([mainServer, redirectServer, metricsServer].map((server) => (server === undefined ? Promise.resolve() : stopAccepting(server, config.shutdownTimeoutMs))));
+      await monitoring.close();
       await accounts.close();
       await shared.close();
       await db.destroy();
@@ -267,7 +294,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     return closing;
   };
 
-  return { app, db, sessionStore, shared, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close };
+  return { app, db, sessionStore, shared, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close, monitoring, metricsUrl };
 }
 
 /** Stops accepting, lets in-flight requests finish within the bound, then cuts what is left. */

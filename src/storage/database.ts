@@ -7,6 +7,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
+import { tracedSqliteDialect } from '../observability/sqlite-tracing.js';
+import { isTracingActive } from '../observability/tracing.js';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
 
@@ -31,7 +33,9 @@ function openSqlite(filename: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   // With WAL, NORMAL is durable across application crashes and much faster than FULL.
   sqlite.pragma('synchronous = NORMAL');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const dialect = new SqliteDialect({ database: sqlite });
+  // better-sqlite3 has no OpenTelemetry instrumentation of its own (pg has): spans come from a wrapper.
+  return new Kysely<Database>({ dialect: isTracingActive() ? tracedSqliteDialect(dialect) : dialect });
 }
 
 function openPostgres(url: string, poolSize: number): Db {

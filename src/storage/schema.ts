@@ -57,6 +57,59 @@ export interface AuditEventsTable {
   user_agent: string | null;
   /** JSON object of strings, numbers and booleans; never a secret. */
   detail: string | null;
+  /** Place in the hash chain (observability/audit-chain.ts); null only for rows not yet sealed. */
+  seq: number | null;
+  /** HMAC-SHA-256 over the row's canonical content and the previous row's hash (hex). */
+  hash: string | null;
+  /** Salt of the commitment to ip, user agent and detail; null once the row is anonymised. */
+  personal_salt: string | null;
+  /** SHA-256 over the salt and the personal fields: they can be cleared and the chain still holds. */
+  personal_commitment: string | null;
+}
+
+/** The audit chain's single state row (id 1): the anchor pruning moves, and the head. */
+export interface AuditChainTable {
+  id: number;
+  anchor_seq: number;
+  anchor_hash: string;
+  anchor_at: number | null;
+  head_seq: number;
+  head_hash: string;
+  legacy_sealed: number;
+  pruned_total: number;
+  state_mac: string | null;
+  updated_at: number;
+}
+
+/** Security signals counted per hour for the dashboard (observability/security-signals.ts). */
+export interface SecurityRollupTable {
+  /** The hour's start, ms. */
+  hour: number;
+  metric: string;
+  label: string;
+  events: number;
+}
+
+/** Failed authentication per hour and network (IPv4 /24, IPv6 /48). */
+export interface FailureSourcesTable {
+  hour: number;
+  network: string;
+  failures: number;
+}
+
+/** Content-Security-Policy violation reports (web/routes/csp-reports.ts). */
+export interface CspReportsTable {
+  id: string;
+  at: number;
+  directive: string;
+  disposition: string;
+  document_url: string;
+  blocked_url: string | null;
+  source_file: string | null;
+  line_number: number | null;
+  column_number: number | null;
+  sample: string | null;
+  network: string | null;
 }
 
 /**
@@ -153,6 +206,10 @@ export interface Database {
   users: UsersTable;
   one_time_tokens: OneTimeTokensTable;
   audit_events: AuditEventsTable;
+  audit_chain: AuditChainTable;
+  security_rollup: SecurityRollupTable;
+  failure_sources: FailureSourcesTable;
+  csp_reports: CspReportsTable;
   mfa_totp: MfaTotpTable;
   recovery_codes: RecoveryCodesTable;
   passkeys: PasskeysTable;

@@ -6,12 +6,14 @@ import { createSessions } from './001-sessions.js';
 import { createAccounts } from './002-accounts.js';
 import { createMfa } from './003-mfa.js';
 import { createThrottling } from './005-throttling.js';
+import { createMonitoring } from './006-monitoring.js';
 
 const migrations: Record<string, Migration> = {
   '001-sessions': createSessions,
   '002-accounts': createAccounts,
   '003-mfa': createMfa,
   '005-throttling': createThrottling,
+  '006-monitoring': createMonitoring,
 };
 
 /** Migrations compiled into the bundle, so nothing is read from disk at run time. */
