@@ -32,7 +32,23 @@ export function createSessionGate(options: Readonly<SessionGateOptions>): Reques
   const store = options.store as session.Store & { generate?: (req: Parameters<RequestHandler>[0]) => void };
   return function sessionGate(req, res, next) {
     if (backend === undefined || backend.isReady()) {
-      sessionMiddleware(req, res, next);
+      // express-session calls next once to go on, and again later if saving or destroying the
+      // session fails after the answer has gone (an outage mid-request). That late error has no
+      // one left to answer: it is logged here rather than printed by Express's last resort.
+      let continued = false;
+      sessionMiddleware(req, res, (error?: unknown) => {
+        if (!continued) {
+          continued = true;
+          // The session could not be read: forget its id for this answer, or express-session
+          // would delete the stored session when the answer ends (a flap would sign people out).
+          if (error !== undefined && error !== null) Reflect.deleteProperty(req, 'sessionID');
+          next(error);
+          return;
+        }
+        if (error !== undefined && error !== null) {
+          req.log.warn({ code: 'SESSION_STORE_WRITE_FAILED', cause: error instanceof Error ? error.message : 'unknown' }, 'the session could not be saved after the answer was sent');
+        }
+      });
       return;
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && publicPaths.has(req.path) && typeof store.generate === 'function') {
