@@ -3,6 +3,7 @@
 
 import express, { type Express } from 'express';
 import type session from 'express-session';
+import type { MfaService } from './accounts/mfa/service.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './observability/logger.js';
 import { requestContext } from './observability/request-context.js';
@@ -18,15 +19,18 @@ import { refuseTraceMethods, requireAcceptedBodyType, requireDecodablePath } fro
 import { createSessionMiddleware } from './security/session.js';
 import { createErrorHandler, notFound } from './errors/handler.js';
 import { createAccessGuard, loadCurrentUser } from './web/access.js';
+import { createMfaEnrolmentGate } from './web/mfa-session.js';
 import type { AccountOperations, UserSessions } from './web/accounts-port.js';
 import { apiBasePath, apiRouter } from './web/api/index.js';
 import type { WebDependencies } from './web/dependencies.js';
 import { createStaticAssets } from './web/static.js';
+import { createScriptAssets } from './web/scripts.js';
 import { accountPageRoutes } from './web/routes/account.js';
 import { adminPageRoutes } from './web/routes/admin.js';
 import { adminSecurityRoutes } from './web/routes/admin-security.js';
 import { cspReportRoutes } from './web/routes/csp-reports.js';
 import { authPageRoutes } from './web/routes/auth.js';
+import { mfaPageRoutes } from './web/routes/mfa.js';
 import { healthRoutes } from './web/routes/health.js';
 import { pageRoutes } from './web/routes/pages.js';
 import { unlockPageRoutes } from './web/routes/unlock.js';
@@ -41,6 +45,8 @@ export interface AppDependencies {
   readonly sessionStore: session.Store & UserSessions;
   readonly accounts: AccountOperations;
   readonly isReady: () => Promise<boolean>;
+  /** Second factors (issue 4): TOTP, recovery codes and passkeys. */
+  readonly mfa: MfaService;
   /** Every request's limits, counted where all instances see them (security/rate-limit.ts). */
   readonly rateLimiters: RateLimiters;
   /** Per-account sign-in throttling with device cookies (security/brute-force.ts). */
@@ -56,7 +62,7 @@ function passwordHint(config: Config): string {
   return `At least ${config.passwords.minLength} characters; no rules about digits or symbols. A few unrelated words make a strong, memorable passphrase. Spaces and any language are welcome.`;
 }
 
-export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend , monitoring }: AppDependencies): Express {
+export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend, mfa, monitoring }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   // Hop count or CIDR list only (config refuses "true"): X-Forwarded-* from anyone else is ignored.
@@ -68,6 +74,8 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   const renderErrorPage = (error: { status: number; publicMessage: string }, requestId: string) =>
     renderDocument(ErrorPage({ siteName: config.siteName, status: error.status, message: error.publicMessage, requestId }));
 
+  // The passkey scripts, read once and served with their Subresource Integrity hashes.
+  const scripts = createScriptAssets();
   const web: WebDependencies = {
     config,
     accounts,
@@ -75,6 +83,9 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     requireAccess: createAccessGuard({ requireVerifiedEmail: config.accounts.requireVerifiedEmail, accounts }),
     requireVerifiedEmail: config.accounts.requireVerifiedEmail,
     passwordHint: passwordHint(config),
+    mfa,
+    passkeyScripts: config.mfa.webauthn === undefined ? undefined : scripts.passkeys,
+    secondFactorGate: (req, userId, verify) => signInProtection.secondFactor(req, userId, verify),
     signInProtection,
   };
 
@@ -96,6 +107,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(requireSecureTransport(config.publicOrigin));
   app.use(requireDecodablePath);
   // 3. Cheap answers that need no session: static assets.
+  app.use('/assets', scripts.handler);
   app.use('/assets', createStaticAssets());
   //    Everything past here counts against the client address's general limit.
   app.use(rateLimiters.general);
@@ -134,10 +146,13 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     }),
   );
   app.use(loadCurrentUser(accounts));
+  //    An account that must use a second factor and has none reaches only enrolment.
+  app.use(createMfaEnrolmentGate(mfa));
   // 6. The application: the JSON API, then the pages by area.
   app.use(apiBasePath, apiRouter(web));
   app.use(pageRoutes(web));
   app.use(authPageRoutes(web));
+  app.use(mfaPageRoutes(web));
   app.use(unlockPageRoutes(web));
   app.use(accountPageRoutes(web));
   app.use(adminPageRoutes(web));

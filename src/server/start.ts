@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { createApp } from '../app.js';
 import { setUpAccounts } from '../accounts/setup.js';
 import type { AccountService } from '../accounts/types.js';
+import type { MfaService } from '../accounts/mfa/service.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { collectSecurityHeaders } from '../security/headers.js';
@@ -33,6 +34,8 @@ export interface RunningServer {
   readonly monitoring: Monitoring;
   /** The Prometheus listener (http://host:port), unless PORTCULLIS_METRICS_ADDR is off or it could not bind. */
   readonly metricsUrl: string | undefined;
+  /** Second factors (issue 4), for tests that look behind the pages. */
+  readonly mfa: MfaService;
   /** The main listener: HTTPS, or plain HTTP behind a TLS-terminating proxy. */
   readonly mainServer: https.Server | http.Server;
   readonly redirectServer: http.Server | undefined;
@@ -121,6 +124,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     logger,
     sessionStore,
     accounts: accounts.service,
+    mfa: accounts.mfa,
     monitoring: monitoring.forApp,
     isReady: () => isDatabaseReachable(db),
     rateLimiters: shared.rateLimiters,
@@ -263,6 +267,15 @@ export async function startServer({ config, logger, beforeServing }: StartServer
         logger.warn({ err: error }, 'pruning one-time tokens failed');
       },
     );
+    // Spent WebAuthn challenges and wrong second-factor codes older than their window.
+    accounts.mfa.prune().then(
+      (removed) => {
+        if (removed > 0) logger.debug({ removed }, 'expired passkey challenges and second-factor failures pruned');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'pruning passkey challenges and second-factor failures failed');
+      },
+    );
     shared.prune().then(
       (removed) => {
         if (removed > 0) logger.debug({ removed }, 'expired rate-limit counters pruned');
@@ -294,7 +307,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
     return closing;
   };
 
-  return { app, db, sessionStore, shared, accounts: accounts.service, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close, monitoring, metricsUrl };
+  return { app, db, sessionStore, shared, accounts: accounts.service, mfa: accounts.mfa, mainServer, redirectServer, mainUrl, redirectUrl, reloadCertificates, close, monitoring, metricsUrl };
 }
 
 /** Stops accepting, lets in-flight requests finish within the bound, then cuts what is left. */

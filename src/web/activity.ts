@@ -30,12 +30,25 @@ const sentences: ReadonlyMap<string, string> = new Map([
   ['admin_sessions_ended', 'Sessions ended by an administrator'],
   ['csrf_rejected', 'A request from another site was refused'],
   ['authorization_denied', 'An administrators-only page was refused'],
+  // Two-step verification (issue 4).
+  ['second_factor', 'Second factor confirmed'],
+  ['passkey_sign_in', 'Signed in with a passkey'],
+  ['totp_enrolment_started', 'Authenticator app setup started'],
+  ['totp_enabled', 'Authenticator app turned on'],
+  ['totp_removed', 'Authenticator app removed'],
+  ['recovery_codes_generated', 'New recovery codes made'],
+  ['passkey_added', 'Passkey added'],
+  ['passkey_renamed', 'Passkey renamed'],
+  ['passkey_removed', 'Passkey removed'],
+  ['mfa_disabled', 'Two-step verification turned off'],
 ]);
 
 /** The failure wording where "(failed)" would read badly. */
 const failures: ReadonlyMap<string, string> = new Map([
   ['sign_in', 'Failed sign-in attempt'],
   ['reauth', 'Wrong password when confirming'],
+  ['second_factor', 'Wrong or refused second-factor code'],
+  ['passkey_sign_in', 'Failed passkey sign-in'],
 ]);
 
 export function describeEvent(event: Pick<AuditEvent, 'type' | 'outcome'>): string {

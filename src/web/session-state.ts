@@ -19,6 +19,8 @@ declare module 'express-session' {
     reauthenticatedAt?: number;
     /** A message for the next page shown (Post/Redirect/Get), removed once shown. */
     flash?: Flash;
+    /** When a second factor was last proven in this session (MFA sign-in or step-up), ms. */
+    secondFactorAt?: number;
   }
 }
 
@@ -53,6 +55,8 @@ function save(req: Request): Promise<void> {
 export interface StartOptions {
   /** The password was just proven (sign-in, re-authentication, password change). Default true. */
   readonly passwordProven?: boolean;
+  /** A second factor was just proven (TOTP, passkey or recovery code). Default false. */
+  readonly secondFactorProven?: boolean;
   readonly now?: number;
 }
 
@@ -60,17 +64,21 @@ export interface StartOptions {
  * Replaces the session with a new id holding this user. The old row is deleted by regenerate(),
  * and the new one is written now, so the caller may revoke the user's other sessions right after.
  * When no password was proven (a privilege change such as confirming the email address), the
- * re-authentication time of the same user's session carries over, and nothing else does.
+ * re-authentication time of the same user's session carries over, and nothing else does; so does
+ * the time of the last second-factor proof, unless one was just made.
  */
 export async function startUserSession(req: Request, user: PublicUser, options: StartOptions = {}): Promise<void> {
-  const { passwordProven = true, now = Date.now() } = options;
+  const { passwordProven = true, secondFactorProven = false, now = Date.now() } = options;
   const flash = req.session.flash;
   const previousProof = req.session.userId === user.id ? req.session.reauthenticatedAt : undefined;
+  const previousSecondFactor = req.session.userId === user.id ? req.session.secondFactorAt : undefined;
   await regenerate(req);
   req.session.userId = user.id;
   req.session.role = user.role;
   const proof = passwordProven ? now : previousProof;
   if (proof !== undefined) req.session.reauthenticatedAt = proof;
+  const secondFactor = secondFactorProven ? now : previousSecondFactor;
+  if (secondFactor !== undefined) req.session.secondFactorAt = secondFactor;
   req.session.client = requestMeta(req);
   if (flash !== undefined) req.session.flash = flash;
   await save(req);

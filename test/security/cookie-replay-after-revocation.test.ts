@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WebClient } from '../web/support/client.js';
 import { findUser, makeAdmin, sessionExists } from '../web/support/database.js';
 import { passwords, signUpAndVerify, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
+import { enrolTotpByApi } from '../mfa/support/web.js';
 
 describe('replaying a session cookie after the session was revoked', () => {
   let harness: AccountsHarness;
@@ -21,6 +22,8 @@ describe('replaying a session cookie after the session was revoked', () => {
     await makeAdmin(harness.server, 'admin@example.com');
     admin = harness.client();
     await admin.signIn('admin@example.com', passwords.first);
+    // Administrators must use a second factor (PORTCULLIS_MFA_REQUIRED=admin, the default).
+    await enrolTotpByApi(admin);
   });
   after(async () => {
     await harness.close();

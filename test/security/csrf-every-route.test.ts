@@ -12,6 +12,7 @@ import { findUser, makeAdmin, sessionExists } from '../web/support/database.js';
 import { passwords, signUpAndVerify, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
 import type { WebClient } from '../web/support/client.js';
 import { samplePath, stateChangingRoutes, type ServedRoute } from '../web/support/routes.js';
+import { enrolTotpByApi } from '../mfa/support/web.js';
 
 const evil = 'https://evil.example';
 const csrfMessage = 'This request did not come from this site. Reload the page and try again.';
@@ -32,6 +33,10 @@ function plausibleFields(route: ServedRoute): Record<string, string> {
   if (route.path.includes('password')) return { currentPassword: passwords.first, newPassword: passwords.third };
   if (route.path.endsWith('/profile') || route.path === '/api/v1/me') return { displayName: 'Forged' };
   if (route.path.endsWith('/delete')) return { confirm: 'yes' };
+  // Two-step verification (issue 4): a code, a name, a passkey's answer.
+  if (/\/(totp|totp\/confirm)$/.test(route.path) && route.method === 'POST' && !route.path.endsWith('/me/mfa/totp') && !route.path.endsWith('/account/mfa/totp')) return { code: '123456' };
+  if (route.path.endsWith('/recovery')) return { code: 'ABCDE-FGHJK' };
+  if (route.path.endsWith('/rename') || (route.path.includes('/passkeys/') && route.method === 'PATCH')) return { name: 'Forged' };
   return {};
 }
 
@@ -46,6 +51,8 @@ describe('cross-site request forgery against every state-changing route', () => 
     await makeAdmin(harness.server, 'victim@example.com');
     victim = harness.client();
     await victim.signIn('victim@example.com', passwords.first);
+    // Administrators must use a second factor (PORTCULLIS_MFA_REQUIRED=admin, the default).
+    await enrolTotpByApi(victim);
     await victim.get('/account');
     victimId = (await findUser(harness.server, 'victim@example.com'))?.id ?? '';
     routes = stateChangingRoutes(harness.server.server.app);
@@ -56,8 +63,11 @@ describe('cross-site request forgery against every state-changing route', () => 
 
   it('finds the state-changing routes from the router itself', () => {
     // A floor, not a list: the loops below cover whatever the router holds.
-    assert.ok(routes.filter(isApi).length >= 14, 'API routes found');
-    assert.ok(routes.filter((route) => !isApi(route)).length >= 15, 'form routes found');
+    assert.ok(routes.filter(isApi).length >= 26, 'API routes found (the two-step verification routes among them)');
+    assert.ok(routes.filter((route) => !isApi(route)).length >= 26, 'form routes found (the two-step verification routes among them)');
+    for (const path of ['/api/v1/me/mfa/totp', '/api/v1/me/mfa/totp/confirm', '/api/v1/me/mfa/recovery-codes', '/api/v1/me/mfa/passkeys', '/api/v1/auth/mfa/totp', '/api/v1/auth/mfa/recovery', '/api/v1/auth/mfa/passkey', '/api/v1/auth/passkey', '/second-factor/totp', '/account/mfa/totp/confirm', '/account/mfa/recovery-codes/download', '/account/mfa/passkeys/:id/remove']) {
+      assert.ok(routes.some((route) => route.path === path), `${path} is among the routes forged`);
+    }
     for (const route of routes) assert.ok(['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method), `${route.method} ${route.path}`);
   });
 

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { findUser, makeAdmin } from './support/database.js';
 import { passwords, signUpAndVerify, startAccountsHarness, type AccountsHarness } from './support/harness.js';
 import type { WebClient } from './support/client.js';
+import { enrolTotpByPages } from '../mfa/support/web.js';
 
 describe('admin users page', () => {
   let harness: AccountsHarness;
@@ -18,6 +19,8 @@ describe('admin users page', () => {
     await makeAdmin(harness.server, 'root@example.com');
     admin = harness.client();
     await admin.signIn('root@example.com', passwords.first);
+    // Administrators must use a second factor (PORTCULLIS_MFA_REQUIRED=admin, the default).
+    await enrolTotpByPages(admin);
     await signUpAndVerify(harness, 'target@example.com');
     victim = harness.client();
     await victim.signIn('target@example.com', passwords.first);

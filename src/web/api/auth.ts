@@ -2,13 +2,19 @@
 // /api/v1/auth: sign up, confirm the email address, sign in and out, forgotten password. The same
 // schemas and domain calls as the pages; the session cookie is the same one too.
 
+import { z } from 'zod';
 import type { WebDependencies } from '../dependencies.js';
 import { forgotPasswordBody, resetPasswordBody, signInBody, signUpBody, verifyEmailBody } from '../schemas.js';
+import { beginSecondFactorIfDue } from '../mfa-session.js';
 import { requestMeta, startAnonymousSession, startUserSession } from '../session-state.js';
 import { apiRoute, type ApiRoute } from './route.js';
+import { mfaRequiredResponse } from './mfa.js';
 import { messageResponse, toUserView, userResponse } from './views.js';
 
 const tag = 'auth';
+
+/** Signed in, or (issue 4) a second factor is due first. */
+const signInResponse = z.union([userResponse.extend({ mfaEnrolmentRequired: z.literal(true).optional() }), mfaRequiredResponse]);
 
 export function authApiRoutes(deps: WebDependencies): ApiRoute[] {
   const { accounts, sessions, signInProtection } = deps;
@@ -51,13 +57,20 @@ export function authApiRoutes(deps: WebDependencies): ApiRoute[] {
       tag,
       access: 'public',
       schemas: { body: signInBody },
-      responses: { 200: { description: 'Signed in; the session cookie is set.', schema: userResponse } },
+      responses: { 200: { description: 'Signed in, the session cookie set; or, for an account with a second factor, { mfaRequired: true, methods } and a session that waits for it (5 minutes).', schema: signInResponse } },
       errors: ['INVALID_CREDENTIALS'],
       async handle({ body }, req, res) {
         // Through the brute-force throttle: refusals look exactly like a wrong password.
         const user = await signInProtection.signIn(req, res, body);
+        // A second factor on the account: the session only waits for it (five minutes at most).
+        const methods = await beginSecondFactorIfDue(req, deps.mfa, user, '/account');
+        if (methods !== undefined) {
+          res.json({ mfaRequired: true, methods });
+          return;
+        }
         await startUserSession(req, user);
-        res.json({ user: toUserView(user) });
+        // An account the MFA policy covers must enrol before anything else (MFA_ENROLMENT_REQUIRED).
+        res.json({ user: toUserView(user), ...(deps.mfa.isRequiredFor(user.role) ? { mfaEnrolmentRequired: true as const } : {}) });
       },
     }),
     apiRoute({

@@ -7,16 +7,17 @@ import { validate } from '../../security/validation.js';
 import type { WebDependencies } from '../dependencies.js';
 import { authApiRoutes } from './auth.js';
 import { meApiRoutes } from './me.js';
+import { mfaApiRoutes } from './mfa.js';
 import { buildOpenApiDocument } from './openapi.js';
 import type { ApiRoute } from './route.js';
 
 export const apiBasePath = '/api/v1';
 
 /** The version the document states; bump it with any change to a route or schema. */
-export const apiVersion = '1.0.0';
+export const apiVersion = '1.1.0';
 
 export function apiRouteTable(deps: WebDependencies): ApiRoute[] {
-  return [...authApiRoutes(deps), ...meApiRoutes(deps)];
+  return [...authApiRoutes(deps), ...meApiRoutes(deps), ...mfaApiRoutes(deps)];
 }
 
 export function apiRouter(deps: WebDependencies): Router {

@@ -7,6 +7,8 @@ import { describeEvent } from '../activity.js';
 import type { PageContext } from '../page-context.js';
 import { Field, FormAlert, PostForm, Time, type FieldErrors } from './components.js';
 import { Layout } from './layout.js';
+import type { MfaStatus } from '../../accounts/mfa/service.js';
+import { MfaSummary } from './mfa.js';
 
 export interface SessionView {
   /** The hashed id: what the revoke form sends. */
@@ -27,6 +29,8 @@ export interface AccountPageProps {
   readonly activity: readonly AuditEvent[];
   readonly fresh: boolean;
   readonly passwordHint: string;
+  /** Two-step verification at a glance (recovery codes left included); absent on pages that do not show it. */
+  readonly mfa?: MfaStatus | undefined;
   /** The form the server refused, with why, so it is shown next to that form. */
   readonly refused?: { readonly form: AccountForm; readonly errors?: FieldErrors; readonly message?: string };
 }
@@ -254,6 +258,7 @@ export function AccountPage(props: AccountPageProps) {
       <ProfileSection {...props} />
       <EmailSection {...props} />
       <PasswordSection {...props} />
+      {props.mfa === undefined ? null : <MfaSummary status={props.mfa} />}
       <SessionsSection {...props} />
       <ActivitySection {...props} />
       <DeleteSection {...props} />

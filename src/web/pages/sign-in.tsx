@@ -5,6 +5,8 @@
 import type { PageContext } from '../page-context.js';
 import { Field, FormAlert, PostForm, type FieldErrors } from './components.js';
 import { Layout } from './layout.js';
+import type { PasskeyScripts } from '../scripts.js';
+import { PasskeyButton, PasskeyScriptTags, PasskeyStatus } from './mfa.js';
 
 export interface SignInPageProps {
   readonly context: PageContext;
@@ -12,9 +14,11 @@ export interface SignInPageProps {
   readonly email?: string;
   readonly errors?: FieldErrors;
   readonly message?: string;
+  /** Offers passwordless sign-in with a passkey (shown only where the browser supports it). */
+  readonly passkeys?: PasskeyScripts | undefined;
 }
 
-export function SignInPage({ context, returnTo, email, errors, message }: SignInPageProps) {
+export function SignInPage({ context, returnTo, email, errors, message, passkeys }: SignInPageProps) {
   return (
     <Layout title="Sign in" siteName={context.siteName} context={context}>
       <h1>Sign in</h1>
@@ -29,9 +33,17 @@ export function SignInPage({ context, returnTo, email, errors, message }: SignIn
           </div>
         </PostForm>
       </div>
+      {passkeys === undefined ? null : (
+        <div class="card passkey-sign-in" data-passkey-show hidden>
+          <p>Or sign in without your password:</p>
+          <PasskeyButton flow="sign-in" label="Sign in with a passkey" returnTo={returnTo} status="passkey-sign-in-status" secondary />
+          <PasskeyStatus id="passkey-sign-in-status" />
+        </div>
+      )}
       <p>
         <a href="/forgot-password">Forgot your password?</a> · <a href="/sign-up">Create an account</a>
       </p>
+      {passkeys === undefined ? null : <PasskeyScriptTags scripts={passkeys} />}
     </Layout>
   );
 }

@@ -30,7 +30,7 @@ export function accountPageRoutes(deps: WebDependencies): Router {
   const renderAccount = async (req: Request, res: Response, refused?: { form: AccountForm } & FormRefusal) => {
     const user = currentUser(res);
     const currentId = hashSessionId(req.sessionID);
-    const [stored, activity] = await Promise.all([sessions.listForUser(user.id), accounts.listActivity(user.id, activityShown)]);
+    const [stored, activity, mfa] = await Promise.all([sessions.listForUser(user.id), accounts.listActivity(user.id, activityShown), deps.mfa.status(user)]);
     const views = stored.map((session) => ({
       id: session.id,
       createdAt: session.createdAt,
@@ -39,7 +39,7 @@ export function accountPageRoutes(deps: WebDependencies): Router {
       client: describeUserAgent(session.userAgent).summary,
       current: session.id === currentId,
     }));
-    const page = AccountPage({ context: pageContext(req, res, siteName, { forms: true }), user, sessions: views, activity, fresh: isFreshlyAuthenticated(req), passwordHint, refused });
+    const page = AccountPage({ context: pageContext(req, res, siteName, { forms: true }), user, sessions: views, activity, fresh: isFreshlyAuthenticated(req), passwordHint, refused, mfa });
     sendPage(res, page, refused?.status ?? 200);
   };
 

@@ -8,6 +8,7 @@ import { validate, validated } from '../../security/validation.js';
 import { currentUser } from '../access.js';
 import type { WebDependencies } from '../dependencies.js';
 import { formString, parseForm, refusalFrom, type FormRefusal } from '../forms.js';
+import { beginSecondFactorIfDue } from '../mfa-session.js';
 import { pageContext } from '../page-context.js';
 import { ForgotPasswordPage, ResetPasswordPage } from '../pages/password-reset.js';
 import { ReauthenticatePage, SignInPage } from '../pages/sign-in.js';
@@ -116,7 +117,7 @@ export function authPageRoutes(deps: WebDependencies): Router {
       res.redirect(303, returnTo);
       return;
     }
-    sendPage(res, SignInPage({ context: pageContext(req, res, siteName, { forms: true }), returnTo }));
+    sendPage(res, SignInPage({ context: pageContext(req, res, siteName, { forms: true }), returnTo, passkeys: deps.passkeyScripts }));
   });
 
   router.post('/sign-in', async (req, res) => {
@@ -128,6 +129,11 @@ export function authPageRoutes(deps: WebDependencies): Router {
       try {
         // Through the brute-force throttle: refusals look exactly like a wrong password.
         const user = await signInProtection.signIn(req, res, { email: form.data.email, password: form.data.password });
+        // A second factor on the account: the session only waits for it (five minutes at most).
+        if ((await beginSecondFactorIfDue(req, deps.mfa, user, returnTo)) !== undefined) {
+          res.redirect(303, '/second-factor');
+          return;
+        }
         await startUserSession(req, user);
         res.redirect(303, landingFor(user.emailVerified, returnTo));
         return;
@@ -137,7 +143,7 @@ export function authPageRoutes(deps: WebDependencies): Router {
     } else {
       refusal = form.refusal;
     }
-    sendPage(res, SignInPage({ context: pageContext(req, res, siteName, { forms: true }), returnTo, email, errors: refusal.errors, message: refusal.message }), refusal.status);
+    sendPage(res, SignInPage({ context: pageContext(req, res, siteName, { forms: true }), returnTo, email, errors: refusal.errors, message: refusal.message, passkeys: deps.passkeyScripts }), refusal.status);
   });
 
   router.get('/reauthenticate', requireAccess('verified', 'page'), validate(returnQuerySchema), (req, res) => {
