@@ -7,17 +7,11 @@
 // express, pg and redis before anything below loads them (observability/tracing.ts).
 import './observability/tracing-entry.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { auditHelp, auditOptions, runAudit } from './cli/audit.js';
-import { checkHelp, checkOptions, runCheck } from './cli/check.js';
 import { ExitCode } from './cli/exit-codes.js';
 import { CommandExit } from './cli/environment.js';
-import { migrateHelp, runMigrate } from './cli/migrate.js';
-import { runServe, serveHelp } from './cli/serve.js';
-import { runUser, userHelp, userOptions } from './cli/user.js';
 import { stopTracing } from './observability/tracing.js';
 
-interface Command {
-  readonly summary: string;
+interface CommandModule {
   readonly help: string;
   /** Options the command accepts besides --help. */
   readonly options?: ParseArgsConfig['options'];
@@ -25,12 +19,63 @@ interface Command {
   run(parsed: { values: Record<string, unknown>; positionals: string[] }): Promise<number>;
 }
 
+interface Command {
+  readonly summary: string;
+  /** Each command's code is loaded only when that command runs: `--help` and typos stay instant. */
+  load(): Promise<CommandModule>;
+}
+
 const commands = new Map<string, Command>([
-  ['serve', { summary: 'start the server (what npm start runs)', help: serveHelp, run: () => runServe() }],
-  ['migrate', { summary: 'apply pending database migrations and exit', help: migrateHelp, run: () => runMigrate() }],
-  ['user', { summary: 'create, import and list users; change roles (the first admin comes from here)', help: userHelp, options: userOptions, allowPositionals: true, run: runUser }],
-  ['check', { summary: 'audit a site (URL) or a project folder against the eleven practices', help: checkHelp, options: checkOptions, allowPositionals: true, run: runCheck }],
-  ['audit', { summary: "verify the audit trail's hash chain, export it as JSON Lines, prune it", help: auditHelp, options: auditOptions, allowPositionals: true, run: runAudit }],
+  [
+    'serve',
+    {
+      summary: 'start the server (what npm start runs)',
+      load: async () => {
+        const { runServe, serveHelp } = await import('./cli/serve.js');
+        return { help: serveHelp, run: () => runServe() };
+      },
+    },
+  ],
+  [
+    'migrate',
+    {
+      summary: 'apply pending database migrations and exit',
+      load: async () => {
+        const { migrateHelp, runMigrate } = await import('./cli/migrate.js');
+        return { help: migrateHelp, run: () => runMigrate() };
+      },
+    },
+  ],
+  [
+    'user',
+    {
+      summary: 'create, import and list users; change roles (the first admin comes from here)',
+      load: async () => {
+        const { runUser, userHelp, userOptions } = await import('./cli/user.js');
+        return { help: userHelp, options: userOptions, allowPositionals: true, run: runUser };
+      },
+    },
+  ],
+  [
+    'check',
+    {
+      summary: 'audit a site (URL) or a project folder against the eleven practices',
+      load: async () => {
+        const { checkHelp, checkOptions, runCheck } = await import('./cli/check.js');
+        return { help: checkHelp, options: checkOptions, allowPositionals: true, run: runCheck };
+      },
+    },
+  ],
+  [
+    'audit',
+    {
+      summary: "verify the audit trail's hash chain, export it as JSON Lines, prune it",
+      load: async () => {
+        const { auditHelp, auditOptions, runAudit } = await import('./cli/audit.js');
+        return { help: auditHelp, options: auditOptions, allowPositionals: true, run: runAudit };
+      },
+    },
+  ],
 ]);
 
 function mainHelp(): string {
@@ -56,11 +101,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${mainHelp()}\n`);
     return ExitCode.ok;
   }
-  const command = commands.get(name);
-  if (command === undefined) {
+  const entry = commands.get(name);
+  if (entry === undefined) {
     process.stderr.write(`portcullis: unknown command "${name.slice(0, 40)}"\n\n${mainHelp()}\n`);
     return ExitCode.usage;
   }
+  const command = await entry.load();
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({
