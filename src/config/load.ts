@@ -9,8 +9,8 @@ import type { Config, DatabaseConfig, TlsConfig } from './config.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { settingNames, settingsSchema, type RawSettings } from './settings.js';
 import { hostCookiePrefix, stackRevealedBy } from '../security/cookie-names.js';
-import { resolveMonitoring } from './monitoring.js';
 import { decideRelyingParty } from './relying-party.js';
+import { resolveMonitoring } from './monitoring.js';
 
 export const minimumMasterKeyBytes = 32;
 
@@ -225,7 +225,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   // Passkeys: the relying party comes from PUBLIC_URL; a setting browsers would refuse stops the start.
   const relyingParty = decideRelyingParty(publicUrl, raw.PORTCULLIS_WEBAUTHN_RP_ID);
   if (relyingParty.kind === 'error') problems.push(relyingParty.problem);
-  else if (relyingParty.kind === 'unavailable') refuseInProduction(relyingParty.problem);
+  // A plain-http public URL is already reported above; say it once.
+  else if (relyingParty.kind === 'unavailable' && publicUrl.protocol === 'https:') refuseInProduction(relyingParty.problem);
   if (raw.PORTCULLIS_MFA_REQUIRED === 'none') {
     refuseInProduction({
       setting: 'PORTCULLIS_MFA_REQUIRED',
