@@ -139,8 +139,8 @@ export function mfaApiRoutes(deps: WebDependencies): ApiRoute[] {
         await checkCode(deps, req, user.id, async () => {
           ({ recoveryCodes } = await mfa.confirmTotp(user, body.code, requestMeta(req)));
         });
-        // Proving the new factor is a second-factor proof for this session.
-        req.session.secondFactorAt = Date.now();
+        // Proving the new factor is a second-factor proof: a new session id that records it.
+        await completeStepUp(req, user);
         holdRecoveryCodes(req, box, user.id, recoveryCodes);
         res.json({ recoveryCodes });
       },
@@ -258,6 +258,8 @@ export function mfaApiRoutes(deps: WebDependencies): ApiRoute[] {
         await mayChange(req, res);
         const user = currentUser(res);
         const { passkey, recoveryCodes } = await mfa.registerPasskey(user, binding(req), { name: body.name, response: body.credential }, requestMeta(req));
+        // A new passkey, verified with its user: a second-factor proof, and a new session id for it.
+        await completeStepUp(req, user);
         holdRecoveryCodes(req, box, user.id, recoveryCodes);
         res.status(201).json({ passkey: toPasskeyView(passkey), recoveryCodes });
       },

@@ -187,8 +187,8 @@ export function mfaPageRoutes(deps: WebDependencies): Router {
     } catch (error) {
       return renderSetup(req, res, refusalFrom(error));
     }
-    // Proving the new factor is a second-factor proof for this session.
-    req.session.secondFactorAt = Date.now();
+    // Proving the new factor is a second-factor proof: a new session id that records it.
+    await completeStepUp(req, user);
     setFlash(req, { kind: 'notice', message: 'Your authenticator app is on. Signing in now asks for its code.' });
     if (recoveryCodes.length === 0) {
       res.redirect(303, '/account/mfa');
