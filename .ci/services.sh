@@ -9,8 +9,12 @@
 # These functions run in .ci/run's own shell (not in a step's subshell): their exports must reach
 # the test steps, and the trap must see what they started.
 
-CI_PG_PORT=${CI_PG_PORT:-55432}
-CI_REDIS_PORT=${CI_REDIS_PORT:-56379}
+# A free loopback port, so a server already running on the machine (a developer's) never collides.
+ci_free_port() {
+  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+CI_PG_PORT=${CI_PG_PORT:-$(ci_free_port)}
+CI_REDIS_PORT=${CI_REDIS_PORT:-$(ci_free_port)}
 CI_PG_USER=${CI_PG_USER:-portcullis-ci}   # initdb refuses to run as root
 CI_PG_DIR=
 CI_REDIS_DIR=
