@@ -53,7 +53,7 @@ describe('accounts end to end in Chromium', () => {
     await capture('verify-email');
     await page.getByRole('button', { name: 'Confirm my email address' }).click();
     await page.waitForURL(`${origin}/sign-in`);
-    assert.match(await page.locator('[role="status"]').innerText(), /Your email address is confirmed/);
+    assert.match(await page.locator('.notice[role="status"]').innerText(), /Your email address is confirmed/);
     await capture('sign-in');
 
     // Sign in.
@@ -69,7 +69,7 @@ describe('accounts end to end in Chromium', () => {
     await page.getByLabel('New password').fill(passwords.second);
     await page.getByRole('button', { name: 'Change password' }).click();
     await page.waitForURL(`${origin}/account`);
-    assert.match(await page.locator('[role="status"]').innerText(), /Your password is changed/);
+    assert.match(await page.locator('.notice[role="status"]').innerText(), /Your password is changed/);
     await capture('password-changed');
 
     // A second client signs in through the API; the browser sees it and ends it.
@@ -83,7 +83,7 @@ describe('accounts end to end in Chromium', () => {
     await capture('sessions');
     await otherRow.getByRole('button', { name: /^Sign out Safari 17 on macOS/ }).click();
     await page.waitForURL(`${origin}/account`);
-    assert.match(await page.locator('[role="status"]').innerText(), /That session is signed out/);
+    assert.match(await page.locator('.notice[role="status"]').innerText(), /That session is signed out/);
     assert.equal(await page.locator('tbody tr', { hasText: 'Safari 17 on macOS' }).count(), 0);
     assert.equal((await apiClient.api('GET', '/me')).status, 401, 'the revoked API session stops at once');
     await capture('session-revoked');
@@ -96,7 +96,7 @@ describe('accounts end to end in Chromium', () => {
     // Sign out, and the account is closed to this browser.
     await page.getByRole('button', { name: 'Sign out', exact: true }).first().click();
     await page.waitForURL(`${origin}/`);
-    assert.match(await page.locator('[role="status"]').innerText(), /You are signed out/);
+    assert.match(await page.locator('.notice[role="status"]').innerText(), /You are signed out/);
     await capture('signed-out');
     await page.goto(`${origin}/account`);
     await page.waitForURL(`${origin}/sign-in`);
