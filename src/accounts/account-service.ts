@@ -30,6 +30,11 @@ export interface AccountServiceDeps {
   readonly policy: PasswordPolicy;
   /** The clock, in epoch milliseconds; tests move it to expire tokens. */
   readonly now?: () => number;
+  /**
+   * Ends every session of a user wherever sessions live. Sessions in the database are deleted with
+   * the account's other rows already; with Redis (PORTCULLIS_REDIS_URL) this reaches them there.
+   */
+  readonly revokeSessions?: (userId: string) => Promise<unknown>;
 }
 
 /** The service and the context its flows share (the CLI's extra operations use the context). */
@@ -45,6 +50,7 @@ export function createFlowContext(deps: AccountServiceDeps): FlowContext {
     templates: { siteName: deps.config.siteName, publicOrigin: deps.config.publicOrigin },
     now,
     deliver: createDeliver(deps.mailer, deps.logger),
+    revokeSessions: deps.revokeSessions ?? (() => Promise.resolve()),
   };
 }
 

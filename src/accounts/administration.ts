@@ -54,6 +54,7 @@ export async function setDisabled(ctx: FlowContext, adminId: string, userId: str
       await trx.deleteFrom('one_time_tokens').where('user_id', '=', user.id).where('used_at', 'is', null).execute();
     }
   });
+  if (disabled) await ctx.revokeSessions(user.id);
   if (disabled && user.disabled_at === null) ctx.deliver(accountDisabledMessage(ctx.templates, { to: user.email, displayName: user.display_name }), 'account_disabled');
   await ctx.audit.record({ type: disabled ? 'user_disabled' : 'user_enabled', outcome: 'success', actorId: admin.id, subjectId: user.id, ...where(meta), detail: null });
 }
@@ -164,6 +165,7 @@ export async function setRole(ctx: FlowContext, emailInput: string, roleInput: s
     await trx.updateTable('users').set({ role, updated_at: now }).where('id', '=', user.id).execute();
     if (role !== user.role) await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
   });
+  if (role !== user.role) await ctx.revokeSessions(user.id);
   await ctx.audit.record({ type: 'role_changed', outcome: 'success', actorId: null, subjectId: user.id, ip: null, userAgent: null, detail: { via: 'cli', from: user.role, to: role } });
   return toPublicUser({ ...user, role });
 }

@@ -30,6 +30,8 @@ export interface FlowContext {
    * Failures are logged, never with the message body (it holds live links).
    */
   deliver(message: MailMessage, purpose: string): void;
+  /** Ends a user's sessions kept outside the database (Redis); a no-op when they are in it. */
+  revokeSessions(userId: string): Promise<unknown>;
 }
 
 export function createDeliver(mailer: Mailer, logger: Logger): FlowContext['deliver'] {

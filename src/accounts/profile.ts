@@ -39,6 +39,7 @@ export async function deleteAccount(ctx: FlowContext, userId: string, _meta: Req
     return true;
   });
   if (!deleted) throw new AppError('NOT_FOUND');
+  await ctx.revokeSessions(userId);
 }
 
 export function listActivity(ctx: FlowContext, userId: string, limit: number): Promise<AuditEvent[]> {

@@ -33,7 +33,17 @@ export interface AccountsSetup {
   close(): Promise<void>;
 }
 
-export function setUpAccounts(options: { db: Db; config: Config; logger: Logger; mailer?: Mailer; passwords?: PasswordHasher; policy?: PasswordPolicy; now?: () => number }): AccountsSetup {
+export function setUpAccounts(options: {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  mailer?: Mailer;
+  passwords?: PasswordHasher;
+  policy?: PasswordPolicy;
+  now?: () => number;
+  /** Sessions in Redis: how the domain ends them (deletion, disabling, a new role). */
+  revokeSessions?: (userId: string) => Promise<unknown>;
+}): AccountsSetup {
   const deps: AccountServiceDeps = {
     db: options.db,
     config: options.config,
@@ -42,6 +52,7 @@ export function setUpAccounts(options: { db: Db; config: Config; logger: Logger;
     passwords: options.passwords ?? passwordHasherFor(options.config),
     policy: options.policy ?? createPasswordPolicy({ config: options.config, logger: options.logger }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.revokeSessions === undefined ? {} : { revokeSessions: options.revokeSessions }),
   };
   const now = options.now ?? Date.now;
   return {

@@ -7,8 +7,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ParseArgsConfig } from 'node:util';
 import type { AccountService, PublicUser } from '../accounts/types.js';
+import type { Config } from '../config/config.js';
 import { isAppError } from '../errors/app-error.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { CommandExit, prepareEnvironment } from './environment.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -101,7 +102,9 @@ export async function runUser(parsed: Parsed): Promise<number> {
   // Logs go to standard error (warnings and above): standard output is the command's answer.
   const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
   const db = openDatabase(config.database);
-  const accounts = setUpAccounts({ db, config, logger });
+  // With sessions in Redis, a new role ends them there too (the next sign-in gets a new session id).
+  const redis = config.redis === undefined || subcommand !== 'set-role' ? undefined : await openRedisSessions(config.redis, config.session, logger);
+  const accounts = setUpAccounts({ db, config, logger, ...(redis === undefined ? {} : { revokeSessions: (userId: string) => redis.store.revokeAllForUser(userId) }) });
   try {
     await migrateToLatest(db);
     switch (subcommand) {
@@ -129,8 +132,20 @@ export async function runUser(parsed: Parsed): Promise<number> {
     throw error;
   } finally {
     await accounts.close();
+    await redis?.connection.close();
     await db.destroy();
   }
+}
+
+/** The Redis session store for set-role; fails the command if Redis cannot be reached. */
+async function openRedisSessions(redisConfig: NonNullable<Config['redis']>, session: Config['session'], logger: Logger) {
+  const [{ connectRedis }, { RedisSessionStore }] = await Promise.all([import('../storage/redis.js'), import('../storage/sessions/redis-session-store.js')]);
+  const connection = connectRedis(redisConfig, logger);
+  if (!(await connection.waitUntilReady(5_000))) {
+    await connection.close();
+    throw new CommandExit(ExitCode.failure, 'portcullis user set-role: Redis (PORTCULLIS_REDIS_URL) cannot be reached, so the user\'s sessions could not be ended; nothing was changed.');
+  }
+  return { connection, store: new RedisSessionStore(connection, session) };
 }
 
 async function create(service: AccountService, values: Record<string, unknown>, password: string): Promise<number> {

@@ -43,17 +43,20 @@ function throttledAccount(row: UserRow | undefined): ThrottledAccount | undefine
 }
 
 /** Start-time advice about settings that weaken rate limiting; each has a stable code. */
-export function rateLimitAdvice(config: Config): { code: string; message: string }[] {
-  const advice: { code: string; message: string }[] = [];
+export function rateLimitAdvice(config: Config): { code: string; level: 'warn' | 'info'; message: string }[] {
+  const advice: { code: string; level: 'warn' | 'info'; message: string }[] = [];
   if (typeof config.trustProxy === 'number') {
     advice.push({
       code: 'PORTCULLIS_TRUST_PROXY_HOP_COUNT',
+      level: 'warn',
       message: `PORTCULLIS_TRUST_PROXY is a hop count (${config.trustProxy}): a client that reaches Portcullis without passing the proxy can choose the address it is limited by. Prefer the proxy's addresses (a CIDR list), or make sure only the proxy can connect.`,
     });
   }
   if (config.redis === undefined && config.database.kind === 'sqlite' && config.tls.mode === 'proxy') {
+    // One instance behind a proxy is a fine deployment: a reminder, not a warning.
     advice.push({
       code: 'PORTCULLIS_SHARED_STATE_LOCAL',
+      level: 'info',
       message: 'rate limits and sign-in throttling are counted in a SQLite file: run one instance per file, or set PORTCULLIS_DATABASE_URL (PostgreSQL) or PORTCULLIS_REDIS_URL so every instance counts together.',
     });
   }
@@ -77,7 +80,10 @@ export async function createSharedState(options: { config: Config; logger: Logge
     storeFor: connection === undefined ? (name) => new KyselyRateLimitStore(counters, `rl:${name}:`) : (name) => createRedisRateLimitStore(connection, name),
     logger,
   });
-  for (const { code, message } of rateLimitAdvice(config)) logger.warn({ code }, message);
+  for (const { code, level, message } of rateLimitAdvice(config)) {
+    if (level === 'warn') logger.warn({ code }, message);
+    else logger.info({ code }, message);
+  }
   const bruteForce = connection === undefined ? createKyselyBruteForceStore(db) : createRedisBruteForceStore(connection);
   const redisSessionStore = connection === undefined ? undefined : new RedisSessionStore(connection, config.session);
   const devices = createDeviceCookies(deriveKey(config.masterKey, 'device-cookie'));

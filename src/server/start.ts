@@ -106,7 +106,9 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   const shared = await createSharedState({ config, logger, db });
   const sessionStore: SessionStorePort = shared.redisSessionStore ?? new KyselySessionStore(db, config.session);
   // The account domain (with its mailer and password policy) for the pages and the JSON API.
-  const accounts = setUpAccounts({ db, config, logger });
+  // With Redis, the domain ends sessions there too (account deleted or disabled, role changed).
+  const redisSessions = shared.redisSessionStore;
+  const accounts = setUpAccounts({ db, config, logger, ...(redisSessions === undefined ? {} : { revokeSessions: (userId: string) => redisSessions.revokeAllForUser(userId) }) });
   try {
     // The blocklist and the strength worker load now, not on the first sign-up's clock.
     await accounts.preload();
