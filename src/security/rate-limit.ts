@@ -4,8 +4,9 @@
 //   general  every route, per client address (300 per 15 minutes); static assets and health
 //            checks are served before it and never counted;
 //   auth     state-changing requests to sign-in, sign-up, password reset, email verification,
-//            re-authentication, unlock, MFA (/mfa/*, /api/v1/auth/mfa/*) and the API's auth
-//            routes, per client address (20 per window);
+//            re-authentication, unlock, second factors (/second-factor/*, /account/mfa/*, /mfa/*,
+//            /api/v1/me/mfa/*) and the API's auth routes (/api/v1/auth/*, MFA included), per
+//            client address (20 per window);
 //   email    sign-ups and reset requests per target address (the normalised email, hashed), so
 //            nobody can flood one inbox from many addresses (5 per window).
 // Answers carry draft-8 RateLimit and RateLimit-Policy headers; a refusal is a 429 with
@@ -30,7 +31,11 @@ export const authPaths: readonly string[] = Object.freeze([
   '/verify-email/resend',
   '/reauthenticate',
   '/unlock-account',
+  // Second factors (issue 4): the sign-in step, the settings pages and the API.
+  '/second-factor/',
+  '/account/mfa/',
   '/mfa/',
+  '/api/v1/me/mfa/',
   '/api/v1/auth/',
 ]);
 

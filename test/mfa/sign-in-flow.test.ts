@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { isAuthPath } from '../../src/security/rate-limit.js';
 import { errorOf, type WebClient } from '../web/support/client.js';
 import { passwords, signedInUser, signUpAndVerify, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
 import { editSession, enrolTotpByApi, expectStatus, nextTotpCode, sessionData, wrongTotpCode } from './support/web.js';
@@ -136,6 +137,10 @@ describe('signing in with a second factor', () => {
     const other = harness.client();
     await other.api('POST', '/auth/sign-in', { email, password: passwords.first });
     assert.equal((await other.api('POST', '/auth/mfa/recovery', { code: recoveryCodes[1] })).status, 401, 'spent');
+  });
+
+  it('counts the second-factor posts against the authentication rate limit', () => {
+    for (const path of ['/second-factor/totp', '/second-factor/recovery', '/api/v1/auth/mfa/totp', '/api/v1/auth/mfa/recovery', '/api/v1/auth/mfa/passkey', '/api/v1/auth/passkey']) assert.ok(isAuthPath(path), path);
   });
 
   it('refuses the second-factor routes to a session that gave no password', async () => {

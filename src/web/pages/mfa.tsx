@@ -30,7 +30,8 @@ export function PasskeyButton({ flow, label, returnTo, status, nameField, second
 }
 
 export function PasskeyStatus({ id }: { readonly id: string }) {
-  return <p id={id} class="passkey-status" role="status" aria-live="polite" />;
+  // aria-live without role="status": the page's one status role stays the flash message.
+  return <p id={id} class="passkey-status" aria-live="polite" />;
 }
 
 const codeHint = 'The 6-digit code your authenticator app shows now.';
@@ -231,8 +232,7 @@ export function MfaSettingsPage(props: MfaSettingsPageProps) {
     <Layout title="Two-step verification" siteName={context.siteName} context={context}>
       <h1>Two-step verification</h1>
       <p class="lead">
-        Two-step verification is <strong>{status.enabled ? 'on' : 'off'}</strong>
-        {status.enabled ? <span class="badge ok">on</span> : <span class="badge">off</span>}.{' '}
+        Two-step verification is <strong>{status.enabled ? 'on' : 'off'}</strong>.{' '}
         {status.enabled ? 'Signing in needs your password and a second factor, or a passkey alone.' : 'Add a second factor so a stolen password is not enough to get in.'}
       </p>
       {status.required && !status.enabled ? (
