@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { emailLimitedPaths, isAuthPath } from '../../src/security/rate-limit.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 interface ErrorBody {
@@ -170,5 +171,15 @@ describe('misconfigurations', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('which routes are authentication routes', () => {
+  it('covers signing in and up, resets, verification, unlock and every second-factor route', () => {
+    for (const path of ['/sign-in', '/sign-up', '/forgot-password', '/reset-password', '/verify-email', '/reauthenticate', '/unlock-account', '/second-factor/totp', '/account/mfa/totp/confirm', '/mfa/anything', '/api/v1/auth/sign-in', '/api/v1/auth/mfa/totp', '/api/v1/me/mfa/totp/confirm']) {
+      assert.ok(isAuthPath(path), path);
+    }
+    for (const path of ['/', '/account', '/sign-in-help', '/api/v1/me', '/api/v1/me/sessions', '/admin/users']) assert.equal(isAuthPath(path), false, path);
+    assert.deepEqual([...emailLimitedPaths].sort(), ['/api/v1/auth/password/forgot', '/api/v1/auth/sign-up', '/forgot-password', '/sign-up']);
   });
 });
