@@ -13,9 +13,16 @@ import { passwords, signUpAndVerify, startAccountsHarness, type AccountsHarness 
 import type { WebClient } from '../web/support/client.js';
 import { samplePath, stateChangingRoutes, type ServedRoute } from '../web/support/routes.js';
 import { enrolTotpByApi } from '../mfa/support/web.js';
+import { cspReportPath } from '../../src/security/headers.js';
 
 const evil = 'https://evil.example';
 const csrfMessage = 'This request did not come from this site. Reload the page and try again.';
+/**
+ * The one documented exemption (src/web/routes/csp-reports.ts): browsers post CSP violation
+ * reports on their own, without cookies or a token. It reads no session and changes no account;
+ * its own test below shows a forged post there can do nothing.
+ */
+const exemptRoutes = [`POST ${cspReportPath}`];
 
 function assertRefused(answer: TestResponse, what: string): void {
   assert.equal(answer.status, 403, what);
@@ -55,7 +62,13 @@ describe('cross-site request forgery against every state-changing route', () => 
     await enrolTotpByApi(victim);
     await victim.get('/account');
     victimId = (await findUser(harness.server, 'victim@example.com'))?.id ?? '';
-    routes = stateChangingRoutes(harness.server.server.app);
+    const served = stateChangingRoutes(harness.server.server.app);
+    assert.deepEqual(
+      served.filter((route) => exemptRoutes.includes(`${route.method} ${route.path}`)).map((route) => `${route.method} ${route.path}`),
+      exemptRoutes,
+      'the CSP report endpoint is served, and is the only exemption',
+    );
+    routes = served.filter((route) => !exemptRoutes.includes(`${route.method} ${route.path}`));
   });
   after(async () => {
     await harness.close();
@@ -112,6 +125,18 @@ describe('cross-site request forgery against every state-changing route', () => 
         await victim.request(route.path.replace(/:(\w+)/g, 'a'.repeat(64)), { method: route.method, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: harness.server.config.publicOrigin }, body: formBody }),
         `${what}, not JSON`,
       );
+    }
+  });
+
+  it('gives the CSP report exemption nothing to act on: a forged form post or JSON call there is refused unread', async () => {
+    const form = await victim.submit(cspReportPath, { displayName: 'Forged' }, { token: null, headers: { origin: evil, 'sec-fetch-site': 'cross-site' } });
+    assert.equal(form.status, 415, 'only report content types are read');
+    const json = await victim.request(cspReportPath, { method: 'POST', headers: { 'content-type': 'application/json', origin: evil }, body: '{"displayName":"Forged"}' });
+    assert.equal(json.status, 415);
+    assert.doesNotMatch(form.body + json.body, internalsPattern);
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      const other = await victim.request(cspReportPath, { method, headers: { 'content-type': 'application/csp-report', origin: evil }, body: '{}' });
+      assert.ok([403, 404, 405, 415].includes(other.status), `${method} ${cspReportPath} is outside the exemption: ${String(other.status)}`);
     }
   });
 

@@ -91,18 +91,15 @@ export async function pageSignInWithTotp(client: WebClient, email: string, passw
 
 type SessionData = Record<string, unknown> & { reauthenticatedAt?: number; secondFactorAt?: number; pendingSignIn?: { startedAt: number } };
 
-/** Rewrites a stored session's data (to move its proofs into the past). */
+/** Rewrites a stored session's data (to move its proofs into the past), in whichever store holds it. */
 export async function editSession(server: TestServer, hashedSessionId: string | undefined, edit: (data: SessionData) => void): Promise<void> {
   if (hashedSessionId === undefined) throw new Error('no session');
-  const db = server.server.db;
-  const row = await db.selectFrom('sessions').select('data').where('id', '=', hashedSessionId).executeTakeFirstOrThrow();
-  const data = JSON.parse(row.data) as SessionData;
+  const data = (await server.sessions.read(hashedSessionId)) as SessionData;
   edit(data);
-  await db.updateTable('sessions').set({ data: JSON.stringify(data) }).where('id', '=', hashedSessionId).execute();
+  await server.sessions.write(hashedSessionId, data);
 }
 
 export async function sessionData(server: TestServer, hashedSessionId: string | undefined): Promise<SessionData | undefined> {
-  if (hashedSessionId === undefined) return undefined;
-  const row = await server.server.db.selectFrom('sessions').select('data').where('id', '=', hashedSessionId).executeTakeFirst();
-  return row === undefined ? undefined : (JSON.parse(row.data) as SessionData);
+  if (hashedSessionId === undefined || !(await server.sessions.exists(hashedSessionId))) return undefined;
+  return server.sessions.read(hashedSessionId);
 }
