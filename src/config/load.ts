@@ -234,6 +234,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       fix: 'use admin (the default) or all',
     });
   }
+  // NIST 800-63B-4 §3.1.1.2: 15 characters when the password may be the only factor; 8 only when
+  // every account must use a second factor.
+  if (raw.PORTCULLIS_PASSWORD_MIN_LENGTH < 15 && raw.PORTCULLIS_MFA_REQUIRED !== 'all') {
+    refuseInProduction({
+      setting: 'PORTCULLIS_PASSWORD_MIN_LENGTH',
+      problem: `passwords of ${raw.PORTCULLIS_PASSWORD_MIN_LENGTH} characters are allowed while some accounts can sign in with a password alone (NIST allows fewer than 15 only when MFA is always on)`,
+      fix: 'use 15 or more, or set PORTCULLIS_MFA_REQUIRED=all',
+    });
+  }
 
   const cookieStack = stackRevealedBy(raw.PORTCULLIS_SESSION_COOKIE_NAME);
   if (cookieStack !== undefined) {

@@ -87,6 +87,9 @@ describe('the WebAuthn relying party', () => {
       assert.ok(warnings.some((warning) => warning.startsWith('PORTCULLIS_MFA_REQUIRED:')));
       await assert.rejects(() => load(production({ PORTCULLIS_MFA_REQUIRED: 'none' })), /PORTCULLIS_MFA_REQUIRED: administrators could sign in with a password alone/);
       await assert.rejects(() => load({ PORTCULLIS_MFA_REQUIRED: 'admins' }), /PORTCULLIS_MFA_REQUIRED: invalid value.*Fix: use admin/s);
+      // Short passwords only when every account has a second factor (NIST 800-63B-4).
+      await assert.rejects(() => load(production({ PORTCULLIS_PASSWORD_MIN_LENGTH: '8' })), /PORTCULLIS_PASSWORD_MIN_LENGTH: passwords of 8 characters are allowed .* Fix: use 15 or more, or set PORTCULLIS_MFA_REQUIRED=all/);
+      assert.equal((await load(production({ PORTCULLIS_PASSWORD_MIN_LENGTH: '8', PORTCULLIS_MFA_REQUIRED: 'all' }))).config.passwords.minLength, 8);
       const { config: production_ } = await load(production());
       assert.deepEqual(production_.mfa, { required: 'admin', webauthn: { rpId: 'accounts.example.com', origin: 'https://accounts.example.com' } });
     });
