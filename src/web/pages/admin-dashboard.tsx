@@ -147,8 +147,7 @@ export function AdminDashboardPage({ context, snapshot, filters, eventTypes, fil
         <p class="muted">
           {'Updated '}
           <Time at={snapshot.generatedAt} />
-          {'. Counts cover the last 24 hours unless a chart says otherwise. '}
-          <a href="/admin/users">Users</a>
+          {'. Counts cover the last 24 hours unless a chart says otherwise.'}
         </p>
 
         <section class="stats" aria-label="At a glance">

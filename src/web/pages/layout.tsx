@@ -28,6 +28,7 @@ function Navigation({ context }: { readonly context: PageContext | undefined }) 
     <nav aria-label="Main">
       <a href="/account">Account</a>
       {user.role === 'admin' ? <a href="/admin/users">Users</a> : null}
+      {user.role === 'admin' ? <a href="/admin/security">Security</a> : null}
       <PostForm action="/sign-out" token={context?.csrfToken} class="inline-form">
         <button type="submit" class="link-button">
           Sign out
