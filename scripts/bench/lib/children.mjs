@@ -5,6 +5,7 @@
 
 import { fork } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { clearTimeout, setTimeout } from 'node:timers';
 
 const startTimeoutMs = 60_000;
@@ -110,4 +111,19 @@ export function serveUntilStopped(close) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
+}
+
+/** A baseline server: `app` over HTTPS (BENCH_CERT, BENCH_KEY) on an ephemeral loopback port. */
+export function serveHttps(app) {
+  const server = https.createServer({ cert: readFileSync(process.env.BENCH_CERT), key: readFileSync(process.env.BENCH_KEY) }, app);
+  server.listen({ host: '127.0.0.1', port: 0 }, () => {
+    process.send({ type: 'ready', url: `https://127.0.0.1:${server.address().port}` });
+  });
+  serveUntilStopped(
+    () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
 }

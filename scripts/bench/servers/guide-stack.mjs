@@ -8,15 +8,13 @@
 // BENCH_RATE_LIMIT_MAX raises the limit for the measurements that are not about the 429 path
 // (the benchmark's one client address would otherwise be limited after 100 requests).
 
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import bcrypt from 'bcrypt';
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import { body, validationResult } from 'express-validator';
 import helmet from 'helmet';
-import { serveUntilStopped } from '../lib/children.mjs';
+import { serveHttps } from '../lib/children.mjs';
 
 const saltRounds = 10;
 const users = new Map();
@@ -83,15 +81,4 @@ app.use((_err, _req, res, _next) => {
   res.status(500).json({ error: 'Internal Server Error' });
 });
 
-const server = https.createServer({ cert: readFileSync(process.env.BENCH_CERT), key: readFileSync(process.env.BENCH_KEY) }, app);
-server.listen({ host: '127.0.0.1', port: 0 }, () => {
-  const { port } = server.address();
-  process.send({ type: 'ready', url: `https://127.0.0.1:${port}` });
-});
-serveUntilStopped(
-  () =>
-    new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
+serveHttps(app);
