@@ -27,7 +27,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.PORTCULLIS_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+// A test that hangs fails after five minutes instead of holding the whole run until CI's limit.
+const timeoutMs = process.env.PORTCULLIS_TEST_TIMEOUT_MS ?? '300000';
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   cwd: root,
 });

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CDPSession } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { passwords, signUpAndVerify, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
 import { nextTotpCode } from '../mfa/support/web.js';
@@ -99,7 +99,7 @@ describe('two-step verification end to end in Chromium', () => {
     assert.ok(scripts.length === 2 && scripts.every((script) => script.src?.startsWith('/assets/') === true && /^sha384-[A-Za-z0-9+/]{64}$/.test(script.integrity ?? '')), JSON.stringify(scripts));
     await page.getByLabel('Name for the new passkey').fill('Chromium test key');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
-    await page.waitForURL(`${origin}/account/mfa`);
+    await arrivedOrSaid(page, `${origin}/account/mfa`, '#passkey-add-status');
     await page.locator('tbody tr', { hasText: 'Chromium test key' }).waitFor();
     const stored = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
     assert.equal(stored.length, 1);
@@ -111,7 +111,7 @@ describe('two-step verification end to end in Chromium', () => {
     await page.goto(`${origin}/sign-in`);
     await capture('sign-in-with-passkey-offered');
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-    await page.waitForURL(`${origin}/account`);
+    await arrivedOrSaid(page, `${origin}/account`, '#passkey-sign-in-status');
     assert.equal(await page.locator('.lead').first().innerText(), `Signed in as ${email}.`);
     await capture('signed-in-with-passkey');
     const list = await page.goto(`${origin}/account/mfa`);
@@ -135,3 +135,16 @@ describe('two-step verification end to end in Chromium', () => {
   });
 });
 
+
+/**
+ * Waits for the passkey script to navigate to `url`; when it does not, fails with what the
+ * page's passkey status line said (the script writes its error there), not a bare timeout.
+ */
+async function arrivedOrSaid(page: Page, url: string, statusSelector: string): Promise<void> {
+  try {
+    await page.waitForURL(url, { timeout: 45_000 });
+  } catch (error) {
+    const said = await page.locator(statusSelector).allInnerTexts().catch(() => []);
+    throw new Error(`the passkey flow stayed on ${page.url()}; its status said: ${JSON.stringify(said)}`, { cause: error });
+  }
+}

@@ -79,12 +79,16 @@ describe('TOTP over the real service', () => {
   });
 
   describe('verification', () => {
+    let cases = 0;
     let user: PublicUser;
     let secret: string;
     beforeEach(async () => {
       // A fresh account for each case: its limit and last step start clean.
-      h.now = Date.parse('2026-11-29T12:00:00Z') + Math.floor(Math.random() * 1_000) * 60 * step;
-      user = await h.user(`verify-${String(h.now)}@example.com`);
+      // Each case an hour after the last (a clock that only moves forward), at a random step
+      // within that hour; the address is the case's number, so no two cases ever share one.
+      cases += 1;
+      h.now = Date.parse('2026-11-29T12:00:00Z') + cases * 120 * step + Math.floor(Math.random() * 100) * step;
+      user = await h.user(`verify-${String(cases)}@example.com`);
       secret = (await h.mfa.startTotpEnrolment(user, meta)).secret;
       // Confirmed with the previous step's code, so the current step is still unused.
       await h.mfa.confirmTotp(user, totpCodeAt(secret, h.now - step), meta);
