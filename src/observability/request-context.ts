@@ -24,16 +24,32 @@ export function isFromTrustedProxy(req: Request): boolean {
 }
 
 export function requestContext(logger: Logger): RequestHandler {
+  // Logging was the largest cost of a cheap request (issue 8's profile): redaction walks every
+  // redact path, wildcards included, for each line (about 60 µs), and a child logger costs about
+  // 15 µs to make. So the access line, whose fields are fixed and never a secret (method, path
+  // without the query string, status, duration, address), is written by a logger without
+  // redaction, and a request's own child logger is only made when something logs through it.
+  // Lines logged through req.log are redacted as before.
+  const accessLog = logger.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
-    req.id = typeof incoming === 'string' && acceptableRequestId.test(incoming) && isFromTrustedProxy(req) ? incoming : randomUUID();
-    req.log = logger.child({ requestId: req.id });
-    res.setHeader('X-Request-Id', req.id);
+    const requestId = typeof incoming === 'string' && acceptableRequestId.test(incoming) && isFromTrustedProxy(req) ? incoming : randomUUID();
+    req.id = requestId;
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= logger.child({ requestId })),
+      set: (value: Logger) => {
+        child = value;
+      },
+    });
+    res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      req.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ip: req.ip },
+      accessLog.info(
+        { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ip: req.ip },
         'request',
       );
     });

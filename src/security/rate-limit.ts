@@ -19,6 +19,7 @@ import { rateLimit, type Options, type Store } from 'express-rate-limit';
 import type { Config, RateLimitConfig } from '../config/config.js';
 import { normaliseEmail } from '../accounts/email-address.js';
 import { AppError } from '../errors/app-error.js';
+import { RefusalCachingStore } from '../storage/rate-limit/refusal-cache.js';
 import type { Logger } from '../observability/logger.js';
 
 /** Paths whose state-changing requests count against the auth limit. Prefixes end with '/'. */
@@ -125,8 +126,10 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
     },
   } satisfies Partial<Options>;
 
+  // Keys already over their limit are refused from memory until their window ends (the 429 path
+  // an attacker hits costs no write to the shared store; storage/rate-limit/refusal-cache.ts).
   const limiter = (name: string, limit: number, extra: Partial<Options>) =>
-    rateLimit({ ...base, limit, identifier: name, store: storeFor(name), passOnStoreError: false, ...extra });
+    rateLimit({ ...base, limit, identifier: name, store: new RefusalCachingStore(storeFor(name)), passOnStoreError: false, ...extra });
 
   const authLimiter = limiter('auth', limits.authMax, { skip: (req) => safeMethods.has(req.method) || !isAuthPath(req.path) });
 

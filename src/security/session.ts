@@ -13,6 +13,12 @@ declare module 'express-session' {
   interface SessionData {
     /** Set by the store on sessions loaded from it; never written back. */
     persisted?: true;
+    /**
+     * Set by the store on sessions loaded from it: when activity was last recorded (ms). Lets the
+     * store skip recording activity again within its touch interval without asking the
+     * database; never written back.
+     */
+    seenAt?: number;
     userId?: string;
     /** Where and with what the session was opened, for the user's sessions page. */
     client?: { ip: string; userAgent: string };

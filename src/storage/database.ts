@@ -4,7 +4,7 @@
 // which engine is underneath, so every query and migration is written once.
 
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { tracedSqliteDialect } from '../observability/sqlite-tracing.js';
@@ -26,6 +26,38 @@ const postgresTypes: pg.CustomTypesConfig = {
   },
 };
 
+/** How many compiled SQLite statements are kept (the application has a few dozen distinct ones). */
+const statementCacheSize = 256;
+
+/**
+ * Kysely's SQLite driver calls prepare() for every query, and better-sqlite3 then parses and plans
+ * the SQL again: on the hot path (a rate-limit counter on every request, the session and the user
+ * on every signed-in one) that compiling cost more than running the statement (issue 8's profile).
+ * Statements are kept here by their SQL text, so each is compiled once. Parameters are bound at
+ * each run, never cached. A statement still being iterated (a streamed select) is busy and cannot
+ * be shared, so a fresh one is prepared for that call; the oldest entry goes when the map is full
+ * (SQL text that varies, like IN lists of different lengths, cannot grow it without bound).
+ */
+export function withStatementCache(sqlite: SqliteDatabase.Database, capacity = statementCacheSize): SqliteDialectDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => {
+      statements.clear();
+      sqlite.close();
+    },
+    prepare(text: string) {
+      const cached = statements.get(text);
+      if (cached !== undefined && !cached.busy) return cached;
+      const statement = sqlite.prepare(text);
+      if (cached === undefined) {
+        if (statements.size >= capacity) statements.delete(statements.keys().next().value ?? '');
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 function openSqlite(filename: string): Db {
   const sqlite = new SqliteDatabase(filename);
   sqlite.pragma('journal_mode = WAL');
@@ -33,7 +65,7 @@ function openSqlite(filename: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   // With WAL, NORMAL is durable across application crashes and much faster than FULL.
   sqlite.pragma('synchronous = NORMAL');
-  const dialect = new SqliteDialect({ database: sqlite });
+  const dialect = new SqliteDialect({ database: withStatementCache(sqlite) });
   // better-sqlite3 has no OpenTelemetry instrumentation of its own (pg has): spans come from a wrapper.
   return new Kysely<Database>({ dialect: isTracingActive() ? tracedSqliteDialect(dialect) : dialect });
 }

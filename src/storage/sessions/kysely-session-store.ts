@@ -29,6 +29,15 @@ export function hashSessionId(sessionId: string): string {
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
+/**
+ * True when the session, as loaded, had its activity recorded within the last `intervalMs`: a
+ * touch would change nothing (both stores only record activity older than the interval).
+ */
+export function isRecentlySeen(data: session.SessionData, now: number, intervalMs: number): boolean {
+  const seenAt = data.seenAt;
+  return typeof seenAt === 'number' && seenAt >= now - intervalMs;
+}
+
 function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
   promise.then(
     (value) => callback?.(null, value),
@@ -60,7 +69,14 @@ export class KyselySessionStore extends session.Store {
     settle(this.#db.deleteFrom('sessions').where('id', '=', hashSessionId(sid)).execute().then(() => undefined), callback);
   }
 
-  override touch(sid: string, _data: session.SessionData, callback?: Callback): void {
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    // express-session touches every unchanged session after each answer. The row's last activity
+    // came with the read: within the interval there is nothing to write, so no statement runs
+    // (before, an UPDATE that matched nothing still took SQLite's write lock on every request).
+    if (isRecentlySeen(data, this.#now(), this.#timeouts.touchIntervalMs)) {
+      callback?.();
+      return;
+    }
     settle(this.recordActivity(sid), callback);
   }
 
@@ -68,7 +84,7 @@ export class KyselySessionStore extends session.Store {
     const id = hashSessionId(sid);
     const row = await this.#db
       .selectFrom('sessions')
-      .select(['data', 'idle_expires_at', 'absolute_expires_at'])
+      .select(['data', 'idle_expires_at', 'absolute_expires_at', 'last_seen_at'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (row === undefined) return null;
@@ -80,13 +96,14 @@ export class KyselySessionStore extends session.Store {
     const data = JSON.parse(row.data) as session.SessionData;
     // Marks the session as one that exists in the store: saving it later may update, never insert.
     data.persisted = true;
+    data.seenAt = row.last_seen_at;
     return data;
   }
 
   async writeSession(sid: string, data: session.SessionData): Promise<void> {
     const id = hashSessionId(sid);
     const now = this.#now();
-    const { persisted, ...rest } = data;
+    const { persisted, seenAt: _seenAt, ...rest } = data;
     const columns = {
       data: JSON.stringify(rest),
       user_id: rest.userId ?? null,
