@@ -9,7 +9,12 @@
 // and the issue's targets, met or not. Prints Markdown; --json FILE keeps every raw figure.
 //
 // Usage: npm run bench [-- --quick] [--reps N] [--duration S] [--warmup S] [--connections C]
-//          [--only bare,guide,portcullis,signin,memory,check] [--json FILE] [--profile DIR]
+//          [--only bare,guide,portcullis,signin,memory,check] [--cases ID,...] [--json FILE]
+//          [--profile DIR] [--compare-with DIR [--compare-label TEXT]]
+//          (--compare-with adds Portcullis on SQLite built in another checkout, say from before a
+//          change, to the throughput cases, measured in the same run; --cases keeps the throughput cases whose id starts with one of the
+//          given prefixes, e.g. sqlite.public; --profile writes the Portcullis processes' CPU
+//          profiles (node --cpu-prof) to DIR)
 //        PORTCULLIS_BENCH_DATABASE_URL=postgres://... PORTCULLIS_BENCH_REDIS_URL=redis://... adds
 //        Portcullis on PostgreSQL + Redis (a database is created and dropped; keys under a prefix
 //        of its own are deleted afterwards).
@@ -40,14 +45,18 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string' },
     only: { type: 'string' },
+    cases: { type: 'string' },
     json: { type: 'string' },
     profile: { type: 'string' },
+    'compare-with': { type: 'string' },
+    'compare-label': { type: 'string' },
     'max-minutes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log(readFileSync(import.meta.filename, 'utf8').split('\n').filter((line) => line.startsWith('//')).slice(0, 16).map((line) => line.slice(3)).join('\n'));
+  const header = readFileSync(import.meta.filename, 'utf8').split('\n').slice(1);
+  console.log(header.slice(0, header.findIndex((line) => !line.startsWith('//'))).map((line) => line.slice(3)).join('\n'));
   process.exit(0);
 }
 
@@ -139,6 +148,7 @@ async function startInstance(name, options = {}) {
     workDir,
     tls,
     ...(options.backend === 'postgres' ? { postgresAdminUrl, redisUrl } : {}),
+    ...(options.root === undefined ? {} : { root: options.root }),
     env: options.env ?? {},
     execArgv: [...(args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`, `--cpu-prof-name=${name}.cpuprofile`]), ...(options.execArgv ?? [])],
   });
@@ -207,43 +217,50 @@ try {
   progress(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, Node.js ${results.machine.node}, load average ${results.machine.loadAverage.join(' ')}`);
   const cases = [];
   const bare = await startBaseline('bare-express', 'bare-express.mjs');
-  cases.push({ id: 'bare.hello', server: 'bare Express 5', endpoint: 'GET / "hello"', url: bare.url, path: '/', expectStatus: 200 });
+  cases.push({ id: 'bare.hello', server: 'bare Express 5', endpoint: 'GET / "hello"', url: bare.url, pid: bare.pid, path: '/', expectStatus: 200 });
 
   if (wants('guide')) {
     const guide = await startBaseline('guide-stack', 'guide-stack.mjs', { BENCH_RATE_LIMIT_MAX: '100000000' });
     const guideLimited = await startBaseline('guide-stack-429', 'guide-stack.mjs');
     const cookie = await guideSignIn(guide.url);
     cases.push(
-      { id: 'guide.public', server: "guide's stack", endpoint: 'public page', url: guide.url, path: '/', expectStatus: 200 },
-      { id: 'guide.page', server: "guide's stack", endpoint: 'authenticated page', url: guide.url, path: '/account', headers: { cookie }, expectStatus: 200 },
-      { id: 'guide.me', server: "guide's stack", endpoint: '/me JSON', url: guide.url, path: '/api/me', headers: { cookie }, expectStatus: 200 },
+      { id: 'guide.public', server: "guide's stack", endpoint: 'public page', url: guide.url, pid: guide.pid, path: '/', expectStatus: 200 },
+      { id: 'guide.page', server: "guide's stack", endpoint: 'authenticated page', url: guide.url, pid: guide.pid, path: '/account', headers: { cookie }, expectStatus: 200 },
+      { id: 'guide.me', server: "guide's stack", endpoint: '/me JSON', url: guide.url, pid: guide.pid, path: '/api/me', headers: { cookie }, expectStatus: 200 },
       { id: 'guide.csrf', server: "guide's stack", endpoint: 'cross-site POST', skip: 'no CSRF defence: the post is accepted' },
-      { id: 'guide.limited', server: "guide's stack", endpoint: 'rate-limited (429)', url: guideLimited.url, path: '/', expectStatus: 429 },
+      { id: 'guide.limited', server: "guide's stack", endpoint: 'rate-limited (429)', url: guideLimited.url, pid: guideLimited.pid, path: '/', expectStatus: 429 },
     );
   }
 
   const backends = [{ key: 'sqlite', label: 'Portcullis, SQLite', backend: 'sqlite' }];
   if (postgresAdminUrl !== undefined) backends.push({ key: 'postgres', label: 'Portcullis, PostgreSQL + Redis', backend: 'postgres' });
+  // Another build (--compare-with), for throughput only: before and after in one run.
+  const compared = args['compare-with'] === undefined ? [] : [{ key: 'compared', label: `Portcullis, SQLite, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend: 'sqlite', root: path.resolve(args['compare-with']) }];
   const instances = new Map();
   if (wants('portcullis') || wants('check')) {
-    for (const { key, label, backend } of backends) {
-      const main = await startInstance(`portcullis-${key}`, { backend });
+    for (const { key, label, backend, root: otherRoot } of [...backends, ...(wants('portcullis') ? compared : [])]) {
+      const main = await startInstance(`portcullis-${key}`, { backend, root: otherRoot });
       await main.createUser();
       const cookie = await main.signIn();
       instances.set(key, main);
       if (!wants('portcullis')) continue;
       // The 429 path is measured on an instance whose general limit is the lowest allowed (10):
       // the warm-up spends it, and every measured request is refused.
-      const limited = await startInstance(`portcullis-${key}-429`, { backend, env: { PORTCULLIS_RATE_LIMIT_MAX: '10' } });
+      const limited = await startInstance(`portcullis-${key}-429`, { backend, root: otherRoot, env: { PORTCULLIS_RATE_LIMIT_MAX: '10' } });
       cases.push(
-        { id: `${key}.public`, server: label, endpoint: 'public page', url: main.url, path: '/', expectStatus: 200 },
-        { id: `${key}.page`, server: label, endpoint: 'authenticated page', url: main.url, path: '/account', headers: { cookie }, expectStatus: 200 },
-        { id: `${key}.me`, server: label, endpoint: 'GET /api/v1/me', url: main.url, path: '/api/v1/me', headers: { cookie, accept: 'application/json' }, expectStatus: 200 },
+        { id: `${key}.public`, server: label, endpoint: 'public page', url: main.url, pid: main.pid, path: '/', expectStatus: 200, guide: 'guide.public' },
+        // The like-for-like authenticated page: the session looked up, the account read fresh
+        // (revocation, disabled), a page rendered with the user's name. The account page does
+        // much more (the user's sessions, recent activity, second factors) and is measured too.
+        { id: `${key}.page`, server: label, endpoint: 'authenticated page (home, signed in)', url: main.url, pid: main.pid, path: '/', headers: { cookie }, expectStatus: 200, guide: 'guide.page' },
+        { id: `${key}.account`, server: label, endpoint: 'account page (sessions, activity, MFA)', url: main.url, pid: main.pid, path: '/account', headers: { cookie }, expectStatus: 200, guide: 'guide.page' },
+        { id: `${key}.me`, server: label, endpoint: 'GET /api/v1/me', url: main.url, pid: main.pid, path: '/api/v1/me', headers: { cookie, accept: 'application/json' }, expectStatus: 200, guide: 'guide.me' },
         {
           id: `${key}.csrf`,
           server: label,
           endpoint: 'cross-site POST (403)',
           url: main.url,
+          pid: main.pid,
           path: '/account/profile',
           method: 'POST',
           // A signed-in victim's browser posting another site's form: refused, logged and audited.
@@ -251,13 +268,19 @@ try {
           body: 'displayName=pwned',
           expectStatus: 403,
         },
-        { id: `${key}.limited`, server: label, endpoint: 'rate-limited (429)', url: limited.url, path: '/', expectStatus: 429 },
+        { id: `${key}.limited`, server: label, endpoint: 'rate-limited (429)', url: limited.url, pid: limited.pid, path: '/', expectStatus: 429, guide: 'guide.limited' },
       );
     }
   }
 
   // --- Throughput -----------------------------------------------------------------------------
-  const measured = cases.filter((entry) => entry.skip === undefined && (entry.id.startsWith('bare.') || (entry.id.startsWith('guide.') ? wants('guide') : wants('portcullis'))));
+  const chosen = args.cases === undefined ? undefined : args.cases.split(',').map((entry) => entry.trim());
+  const measured = cases.filter(
+    (entry) =>
+      entry.skip === undefined &&
+      (entry.id.startsWith('bare.') || (entry.id.startsWith('guide.') ? wants('guide') : wants('portcullis'))) &&
+      (chosen === undefined || chosen.some((prefix) => entry.id.startsWith(prefix))),
+  );
   if (wants('bare') || wants('guide') || wants('portcullis')) {
     const series = new Map(measured.map((entry) => [entry.id, []]));
     for (let rep = 1; rep <= settings.reps; rep += 1) {
@@ -268,10 +291,10 @@ try {
       }
     }
     const rpsOf = (id) => (series.get(id) ?? []).map((figures) => figures.rps);
+    const cpuOf = (id) => (series.get(id) ?? []).map((figures) => figures.cpuMicros ?? Number.NaN);
     for (const entry of cases) {
       const runs = series.get(entry.id) ?? [];
       if (entry.skip === undefined && runs.length === 0) continue;
-      const guideId = entry.id.endsWith('.page') || entry.id.endsWith('.me') || entry.id.endsWith('.public') || entry.id.endsWith('.limited') ? `guide.${entry.id.split('.')[1]}` : undefined;
       results.throughput.push({
         id: entry.id,
         server: entry.server,
@@ -279,12 +302,14 @@ try {
         skip: entry.skip,
         expectStatus: entry.expectStatus,
         rps: runs.map((figures) => figures.rps),
+        cpuMicros: runs.map((figures) => figures.cpuMicros).filter((value) => value !== undefined),
         p50: runs.map((figures) => figures.latency.p50),
         p99: runs.map((figures) => figures.latency.p99),
         unexpected: runs.reduce((sum, figures) => sum + figures.unexpected + figures.errors + figures.timeouts, 0),
         statuses: runs.map((figures) => figures.statuses),
         vsBare: entry.skip === undefined ? pairedRatios(rpsOf(entry.id), rpsOf('bare.hello')) : [],
-        vsGuide: entry.skip === undefined && guideId !== undefined && !entry.id.startsWith('guide.') && series.has(guideId) ? pairedRatios(rpsOf(entry.id), rpsOf(guideId)) : [],
+        cpuVsBare: entry.skip === undefined ? pairedRatios(cpuOf('bare.hello'), cpuOf(entry.id)) : [],
+        vsGuide: entry.skip === undefined && entry.guide !== undefined && series.has(entry.guide) ? pairedRatios(rpsOf(entry.id), rpsOf(entry.guide)) : [],
       });
     }
   }
@@ -326,7 +351,7 @@ try {
     }
     if (wants('guide')) {
       const guide = await startBaseline('guide-stack-signin', 'guide-stack.mjs', { BENCH_RATE_LIMIT_MAX: '100000000' });
-      subjects.push({ label: "guide's stack", cost: 10, run: () => flood({ url: guide.url, path: '/login' }, 10, JSON.stringify({ email: benchEmail, password: benchPassword }), { 'content-type': 'application/json' }, 200, undefined) });
+      subjects.push({ label: "guide's stack", cost: 10, run: () => flood({ url: guide.url, pid: guide.pid, path: '/login' }, 10, JSON.stringify({ email: benchEmail, password: benchPassword }), { 'content-type': 'application/json' }, 200, undefined) });
     }
     for (const subject of subjects) subject.row = { label: subject.label, cost: subject.cost, hashes: [], signIns: [], p99: [], delayP99: [], delayMax: [], statuses: [], unexpected: 0 };
     for (let rep = 1; rep <= settings.reps; rep += 1) {
@@ -404,12 +429,12 @@ for (const { key, label } of [{ key: 'sqlite', label: 'SQLite' }, { key: 'postgr
     target(`${label}: ${what} ≥ ${share * 100}% of bare Express`, formatRatios(found.vsBare), middle >= share);
   };
   vsBare('public', 0.75, 'public page');
-  vsBare('page', 0.6, 'authenticated page');
+  vsBare('page', 0.6, 'authenticated page (home, signed in)');
   vsBare('me', 0.6, 'GET /api/v1/me');
   vsBare('limited', 0.9, '429 path');
   const page = row(`${key}.page`);
-  if (page !== undefined && page.vsGuide.length > 0) target(`${label}: authenticated page ≥ the guide's stack`, formatRatios(page.vsGuide), median(page.vsGuide) >= 1);
-  if (page !== undefined && key === 'sqlite') target(`SQLite: authenticated page p99 < 25 ms at ${settings.connections} connections`, `${formatSeries(page.p99)} ms`, median(page.p99) < 25);
+  if (page !== undefined && page.vsGuide.length > 0) target(`${label}: authenticated page (home, signed in) ≥ the guide's stack`, formatRatios(page.vsGuide), median(page.vsGuide) >= 1);
+  if (page !== undefined && key === 'sqlite') target(`SQLite: authenticated page (home, signed in) p99 < 25 ms at ${settings.connections} connections`, `${formatSeries(page.p99)} ms`, median(page.p99) < 25);
 }
 for (const entry of results.signIn) {
   if (entry.label === "guide's stack") continue;
@@ -432,18 +457,18 @@ if (results.check.length > 0) {
 const lines = [];
 const m = results.machine;
 lines.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node.js ${m.node}, ${m.system}; load average ${m.loadAverage.join(' ')} at the start, ${m.loadAverageAfter.join(' ')} at the end.`);
-lines.push(`Load: autocannon over HTTPS with keep-alive, ${settings.connections} connections, ${settings.warmupSec} s warm-up then ${settings.durationSec} s measured, ${settings.reps} repetitions interleaved; median (lowest–highest).`);
+lines.push(`Load: autocannon over HTTPS with keep-alive, ${settings.connections} connections, ${settings.warmupSec} s warm-up then ${settings.durationSec} s measured, ${settings.reps} repetitions interleaved; median (lowest–highest). Server CPU is the server process's user + system time (all threads, from /proc) over the measured run divided by the answers: it moves much less than requests per second when other work shares the machine.`);
 lines.push('');
 if (results.throughput.length > 0) {
-  lines.push('| server | endpoint | requests/s | p50 ms | p99 ms | vs bare Express | vs the guide\'s stack |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  lines.push('| server | endpoint | requests/s | p50 ms | p99 ms | vs bare Express | vs the guide\'s stack | server CPU µs/request | CPU: bare ÷ this |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const entry of results.throughput) {
     if (entry.skip !== undefined) {
-      lines.push(`| ${entry.server} | ${entry.endpoint} | — (${entry.skip}) | | | | |`);
+      lines.push(`| ${entry.server} | ${entry.endpoint} | — (${entry.skip}) | | | | | | |`);
       continue;
     }
     const status = entry.unexpected > 0 ? ` (${entry.unexpected} answers not ${entry.expectStatus})` : '';
-    lines.push(`| ${entry.server} | ${entry.endpoint} | ${formatSeries(entry.rps)}${status} | ${formatSeries(entry.p50)} | ${formatSeries(entry.p99)} | ${entry.id === 'bare.hello' ? '100%' : formatRatios(entry.vsBare)} | ${entry.vsGuide.length > 0 ? formatRatios(entry.vsGuide) : ''} |`);
+    lines.push(`| ${entry.server} | ${entry.endpoint} | ${formatSeries(entry.rps)}${status} | ${formatSeries(entry.p50)} | ${formatSeries(entry.p99)} | ${entry.id === 'bare.hello' ? '100%' : formatRatios(entry.vsBare)} | ${entry.vsGuide.length > 0 ? formatRatios(entry.vsGuide) : ''} | ${formatSeries(entry.cpuMicros)} | ${entry.id === 'bare.hello' ? '100%' : formatRatios(entry.cpuVsBare)} |`);
   }
   lines.push('');
 }

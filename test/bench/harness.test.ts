@@ -57,7 +57,7 @@ describe('the benchmark harness', () => {
 
     const lines = run.stdout.split('\n');
     assert.match(run.stdout, /^Machine: .+, \d+ cores, .*Node\.js v\d+/m);
-    assert.ok(lines.includes("| server | endpoint | requests/s | p50 ms | p99 ms | vs bare Express | vs the guide's stack |"), run.stdout);
+    assert.ok(lines.includes("| server | endpoint | requests/s | p50 ms | p99 ms | vs bare Express | vs the guide's stack | server CPU µs/request | CPU: bare ÷ this |"), run.stdout);
     const row = lines.find((line) => line.startsWith('| bare Express 5 |'));
     assert.ok(row !== undefined, run.stdout);
     const rate = Number(row.split('|')[3]?.trim().replace(/,/g, ''));

@@ -95,6 +95,19 @@ export function residentBytes(pid) {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * CPU time a process has used so far (user + system, every thread), in seconds, from /proc. Read
+ * around a measured run it gives the server's CPU per request: a figure that a machine shared with
+ * other work disturbs much less than requests per second.
+ */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return (Number(fields.at(11)) + Number(fields.at(12))) / ticksPerSecond;
+}
+
 /** What every child server does: stop on SIGTERM or when the benchmark's channel closes. */
 export function serveUntilStopped(close) {
   let stopping = false;

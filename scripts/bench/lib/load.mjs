@@ -4,6 +4,7 @@
 // in time whose requests per second and latency are kept. Loopback only.
 
 import autocannon from 'autocannon';
+import { cpuSeconds } from './children.mjs';
 
 /**
  * @typedef {object} LoadOptions
@@ -18,6 +19,7 @@ import autocannon from 'autocannon';
  * @property {number} warmupSec    0 for none
  * @property {number} [expectStatus] the status every answer should have; others are counted
  * @property {number} [maxRequests] stops the run after this many requests
+ * @property {number} [pid]        the server's process: its CPU time per request is reported
  */
 
 /** Only loopback is ever loaded (build-machine notes: load tests stay on 127.0.0.0/8 and ::1). */
@@ -68,12 +70,16 @@ function once(options, durationSec, maxRequests) {
 export async function measure(options) {
   assertLoopback(options.url);
   if (options.warmupSec > 0) await once(options, options.warmupSec);
+  const cpuBefore = options.pid === undefined ? undefined : cpuSeconds(options.pid);
   const result = await once(options, options.durationSec, options.maxRequests);
+  const cpu = cpuBefore === undefined ? undefined : cpuSeconds(options.pid) - cpuBefore;
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count]));
   const expected = options.expectStatus === undefined ? undefined : (result.statusCodeStats?.[String(options.expectStatus)]?.count ?? 0);
   return {
     // autocannon's figure: the mean of the per-second request counts of the measured run.
     rps: result.requests.average,
+    // The server's CPU time (all threads) per answered request, in microseconds.
+    cpuMicros: cpu === undefined || result.requests.total === 0 ? undefined : (cpu * 1e6) / result.requests.total,
     total: result.requests.total,
     durationSec: result.duration,
     latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },

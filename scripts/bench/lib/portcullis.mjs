@@ -22,8 +22,8 @@ export const benchEmail = 'bench@example.com';
 // A long passphrase the password policy accepts (no word of the site or the address).
 export const benchPassword = 'orbit lantern cobble fjord quiet marmalade';
 
-const root = path.resolve(import.meta.dirname, '../../..');
-const distUrl = (file) => pathToFileURL(path.join(root, 'dist/src', file)).href;
+/** The checkout whose dist/ is benchmarked; --compare-with names another (a build from before a change). */
+const defaultRoot = path.resolve(import.meta.dirname, '../../..');
 
 /** A free loopback port (the public URL must name the port before the server starts). */
 export function freePort() {
@@ -76,7 +76,7 @@ async function adminQuery(adminUrl, statement) {
 }
 
 /** Runs the real CLI with the instance's environment; resolves with its exit code and output. */
-function runCli(env, args, input) {
+function runCli(root, env, args, input) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'dist/src/main.js'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
@@ -101,8 +101,11 @@ function runCli(env, args, input) {
  * @param {string} [options.redisUrl]
  * @param {Record<string,string>} [options.env]  settings that differ from the benchmark's defaults
  * @param {string[]} [options.execArgv]          node flags for the server (--cpu-prof, --expose-gc)
+ * @param {string} [options.root]                a checkout with a built dist/ (default: this one)
  */
 export async function startPortcullis(options) {
+  const root = options.root ?? defaultRoot;
+  const distUrl = (file) => pathToFileURL(path.join(root, 'dist/src', file)).href;
   const dataDir = await mkdtemp(path.join(options.workDir, `${options.name}-`));
   const port = await freePort();
   const metricsPort = await freePort();
@@ -149,7 +152,7 @@ export async function startPortcullis(options) {
     child = await startChild({
       name: options.name,
       script: path.join(import.meta.dirname, '../servers/portcullis.mjs'),
-      env,
+      env: { ...env, BENCH_PORTCULLIS_ROOT: root },
       logFile: path.join(options.workDir, `${options.name}.log`),
       execArgv: options.execArgv ?? [],
     });
@@ -181,7 +184,7 @@ export async function startPortcullis(options) {
     cookieFor,
     /** Makes the benchmark's user with `portcullis user create` (its password on stdin). */
     async createUser(email = benchEmail) {
-      const result = await runCli(env, ['user', 'create', '--email', email], `${benchPassword}\n`);
+      const result = await runCli(root, env, ['user', 'create', '--email', email], `${benchPassword}\n`);
       if (result.code !== 0) throw new Error(`portcullis user create failed (${result.code}): ${result.output}`);
     },
     /** Signs in through the JSON API; returns the session's Cookie header. */

@@ -15,7 +15,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { serveUntilStopped } from '../lib/children.mjs';
 
-const dist = path.resolve(import.meta.dirname, '../../../dist/src');
+// BENCH_PORTCULLIS_ROOT: another checkout's build, to compare before and after a change.
+const dist = path.join(process.env.BENCH_PORTCULLIS_ROOT ?? path.resolve(import.meta.dirname, '../../..'), 'dist/src');
 const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
 const { loadConfig } = await load('config/load.js');
 const { createLogger } = await load('observability/logger.js');
