@@ -57,8 +57,12 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
     pingInterval: 5_000,
     socket: {
       connectTimeout: 2_000,
-      // A command that gets no answer is cut after 5 s; the socket is replaced.
-      socketTimeout: 5_000,
+      // node-redis closes a socket that has been idle (nothing sent or received) this long and
+      // reconnects. Three ping intervals: a dead connection is noticed within 15 s, while a
+      // healthy but quiet one whose ping comes late (a busy event loop delays the timer) is not
+      // dropped. (Equal to the ping interval, it raced the ping under load: the connection
+      // flapped, and for a moment every page that needs a session answered 503.)
+      socketTimeout: 15_000,
       // Never gives up: the instance recovers by itself when Redis returns, no restart needed.
       reconnectStrategy: (retries: number) => reconnectDelay(retries),
     },

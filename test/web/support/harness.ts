@@ -88,7 +88,7 @@ function hasLink(message: ReceivedMessage, path: string): boolean {
 export async function signUpAndVerify(harness: AccountsHarness, email: string, password: string = passwords.first, client: WebClient = harness.client()): Promise<WebClient> {
   await client.get('/sign-up');
   const signUp = await client.submit('/sign-up', { email, password, displayName: '' });
-  if (signUp.status !== 303) throw new Error(`sign-up answered ${signUp.status}: ${signUp.body.slice(0, 500)}`);
+  if (signUp.status !== 303) throw new Error(`sign-up answered ${signUp.status}: ${pageText(signUp.body)}`);
   const { link } = await harness.linkFromEmail(email, '/verify-email');
   await client.get(link.pathname + link.search);
   const verified = await client.submit('/verify-email', { token: link.searchParams.get('token') ?? '' });
@@ -101,4 +101,10 @@ export async function signedInUser(harness: AccountsHarness, email: string, pass
   const client = await signUpAndVerify(harness, email, password);
   await client.signIn(email, password);
   return client;
+}
+
+/** What a page says in its main region, as text (for error messages: the head is all chrome). */
+export function pageText(body: string): string {
+  const main = /<main[^>]*>([\s\S]*?)<\/main>/.exec(body)?.[1] ?? body;
+  return main.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 500);
 }
