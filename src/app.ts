@@ -70,6 +70,10 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // node:querystring: flat values, a repeated key becomes an array that validation then refuses.
   app.set('query parser', 'simple');
   app.set('case sensitive routing', true);
+  // Dynamic answers are marked no-store (security/headers.ts), so no cache ever uses an ETag:
+  // hashing every page to make one was wasted work on every request (issue 8). Static assets
+  // keep theirs: express.static makes its own.
+  app.set('etag', false);
 
   const renderErrorPage = (error: { status: number; publicMessage: string }, requestId: string) =>
     renderDocument(ErrorPage({ siteName: config.siteName, status: error.status, message: error.publicMessage, requestId }));

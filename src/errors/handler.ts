@@ -77,7 +77,10 @@ export function createErrorHandler(renderPage: ErrorPageRenderer): ErrorRequestH
     const appError = toAppError(error);
     if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'unhandled error while serving a request');
     else if (appError.code === 'SERVICE_UNAVAILABLE') req.log.warn({ code: appError.code, cause: appError.cause instanceof Error ? appError.cause.message : undefined }, 'request refused: a service it needs is unavailable');
-    else req.log.info({ code: appError.code, cause: appError.cause instanceof Error ? appError.cause.message : undefined }, 'request refused');
+    // A 429 is in the access line already (status 429 means RATE_LIMITED and nothing else) and
+    // in the metrics under its limiter's name. A second, redacted line for it doubled the cost of
+    // the path an attacker floods, and the volume of the log under attack (issue 8).
+    else if (appError.code !== 'RATE_LIMITED') req.log.info({ code: appError.code, cause: appError.cause instanceof Error ? appError.cause.message : undefined }, 'request refused');
     if (res.headersSent) {
       // Too late for a clean answer: cut the connection rather than send a half-written one.
       res.destroy();
