@@ -50,7 +50,7 @@ export const registrationCredential = z.strictObject({
     authenticatorData: base64url(8192).optional(),
     transports: z.array(z.string().max(32)).max(10).optional(),
     publicKeyAlgorithm: z.number().int().optional(),
-    publicKey: base64url(4096).optional(),
+    publicKey: base64url(8192).optional(),
   }),
 });
 
@@ -59,7 +59,9 @@ export const authenticationCredential = z.strictObject({
   response: z.object({
     clientDataJSON: base64url(4096).min(1),
     authenticatorData: base64url(8192).min(1),
-    signature: base64url(2048).min(1),
+    // Post-quantum signatures are large: ML-DSA-87's is 4,627 bytes (6,170 characters here), and
+    // @simplewebauthn/server offers ML-DSA first where the platform supports it (Node.js 24).
+    signature: base64url(8192).min(1),
     userHandle: base64url(256).nullable().optional(),
   }),
 });
