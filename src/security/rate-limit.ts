@@ -1,6 +1,7 @@
 // src/security/rate-limit.ts
 // Practice 5 (rate limiting) with express-rate-limit, counted in a store every instance shares
-// (Redis, else the database; never process memory):
+// (Redis, else the database; never process memory alone: the general limit in the database is
+// counted in batches, with a bounded overshoot, storage/rate-limit/batching-rate-limit-store.ts):
 //   general  every route, per client address (300 per 15 minutes); static assets and health
 //            checks are served before it and never counted;
 //   auth     state-changing requests to sign-in, sign-up, password reset, email verification,

@@ -16,6 +16,8 @@ import { createKyselyBruteForceStore } from '../storage/brute-force/kysely-brute
 import type { BruteForceStore } from '../storage/brute-force/port.js';
 import { createRedisBruteForceStore } from '../storage/brute-force/redis-brute-force-store.js';
 import type { Db } from '../storage/database.js';
+import type { Store } from 'express-rate-limit';
+import { BatchingRateLimitStore } from '../storage/rate-limit/batching-rate-limit-store.js';
 import { KyselyRateLimitStore, kyselyWindowCounters } from '../storage/rate-limit/kysely-rate-limit-store.js';
 import { createRedisRateLimitStore } from '../storage/rate-limit/redis-rate-limit-store.js';
 import { connectRedis, type RedisConnection } from '../storage/redis.js';
@@ -75,9 +77,19 @@ export async function createSharedState(options: { config: Config; logger: Logge
   }
   const counters = kyselyWindowCounters(db);
   const connection = redis;
+  // In the database, the general limit is counted in batches (one upsert per batch instead of per
+  // request; a bounded overshoot, storage/rate-limit/batching-rate-limit-store.ts). Every other
+  // limit stays exact. Redis keeps one round trip per request for all of them: already cheap.
+  const batching: BatchingRateLimitStore[] = [];
+  const databaseStore = (name: string): Store => {
+    if (name !== 'general') return new KyselyRateLimitStore(counters, `rl:${name}:`);
+    const store = new BatchingRateLimitStore(counters, `rl:${name}:`);
+    batching.push(store);
+    return store;
+  };
   const rateLimiters = createRateLimiters({
     limits: config.rateLimit,
-    storeFor: connection === undefined ? (name) => new KyselyRateLimitStore(counters, `rl:${name}:`) : (name) => createRedisRateLimitStore(connection, name),
+    storeFor: connection === undefined ? databaseStore : (name) => createRedisRateLimitStore(connection, name),
     logger,
   });
   for (const { code, level, message } of rateLimitAdvice(config)) {
@@ -118,6 +130,9 @@ export async function createSharedState(options: { config: Config; logger: Logge
       return connection === undefined ? counters.prune() : 0;
     },
     async close() {
+      // Hits still waiting in a batch reach the database before it closes (the caller destroys it
+      // after this). A failed write is not worth failing the shutdown for.
+      await Promise.allSettled(batching.map((store) => store.shutdown()));
       await redis?.close();
     },
   };

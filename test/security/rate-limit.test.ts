@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { emailLimitedPaths, isAuthPath } from '../../src/security/rate-limit.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, testRedisUrl, type TestServer } from '../helpers/test-server.js';
 
 interface ErrorBody {
   error: { code: string; message: string; requestId: string };
@@ -65,6 +65,46 @@ describe('the general limit, per client address', () => {
       assert.equal(answer.status, 200, path);
       assert.equal(answer.headers.ratelimit, undefined, `${path} is not rate limited`);
     }
+  });
+});
+
+describe('the general limit in the database, counted in batches', { skip: testRedisUrl !== undefined && 'Redis counts every request (one round trip)' }, () => {
+  let server: TestServer;
+  before(async () => {
+    // 200 per window: batches of 20, so one instance admits at most 19 more than the limit.
+    server = await startTestServer({ PORTCULLIS_RATE_LIMIT_MAX: '200' });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  async function generalHits(): Promise<number> {
+    const rows = await server.server.db.selectFrom('rate_limit_counters').select(['key', 'hits']).where('key', 'like', 'rl:general:%').execute();
+    return rows.reduce((sum, row) => sum + row.hits, 0);
+  }
+
+  it('refuses a burst from one address before the window ends, with at most 19 over the limit', async () => {
+    let admitted = 0;
+    let refused = 0;
+    // 300 requests, 10 at a time (as a client with a few connections would send them).
+    for (let round = 0; round < 30; round += 1) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => server.request('/', { headers: json })));
+      for (const answer of answers) {
+        if (answer.status === 200) admitted += 1;
+        else if (answer.status === 429) refused += 1;
+        else assert.fail(`unexpected ${answer.status}`);
+      }
+    }
+    assert.ok(admitted >= 200 - 20 && admitted <= 200 + 19, `admitted ${admitted}`);
+    assert.equal(admitted + refused, 300);
+    assert.equal((await server.request('/', { headers: json })).status, 429, 'still refused afterwards');
+  });
+
+  it('writes the hits still waiting in a batch when the server closes', async () => {
+    await server.server.shared.close();
+    // Every request reached the shared counter (refusals past the first are answered from memory
+    // by the refusal cache and never counted, as before).
+    assert.ok((await generalHits()) >= 201, `counted ${await generalHits()}`);
   });
 });
 

@@ -13,6 +13,8 @@ import { cpuSeconds } from './children.mjs';
  * @property {string} [method]     GET by default
  * @property {Record<string,string>} [headers]
  * @property {string} [body]
+ * @property {string[]} [bodies]   one body per connection, given out in turn (one account per
+ *                                 connection in the sign-in flood); the connection keeps it
  * @property {string[]} [cookies]  Cookie header values used in turn, one a request (many sessions)
  * @property {number} connections
  * @property {number} durationSec
@@ -50,12 +52,23 @@ function requestsFor(options) {
 
 function once(options, durationSec, maxRequests) {
   const requests = requestsFor(options);
+  const bodies = options.bodies;
+  let nextBody = 0;
   return autocannon({
     url: new URL(options.path, options.url).toString(),
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
     ...(options.body === undefined ? {} : { body: options.body }),
     ...(requests === undefined ? {} : { requests }),
+    // autocannon calls this once per connection, before its first request.
+    ...(bodies === undefined || bodies.length === 0
+      ? {}
+      : {
+          setupClient(client) {
+            client.setBody(bodies[nextBody % bodies.length]);
+            nextBody += 1;
+          },
+        }),
     connections: options.connections,
     pipelining: 1,
     duration: durationSec,

@@ -8,6 +8,7 @@ import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'exp
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
 import { unavailableOnFailure } from '../../errors/unavailable.js';
+import type { BatchCounters } from './batching-rate-limit-store.js';
 
 export interface WindowCounters {
   /**
@@ -30,17 +31,21 @@ export interface WindowCounters {
  * (eb.val in CASE branches: Kysely writes a plain number there into the SQL text), so the
  * statement's text is the same on every request and SQLite compiles it once (issue 8).
  */
-export function kyselyWindowCounters(db: Db, now: () => number = Date.now): WindowCounters & { prune(): Promise<number> } {
+export function kyselyWindowCounters(db: Db, now: () => number = Date.now): WindowCounters & BatchCounters & { prune(): Promise<number> } {
   return {
     async increment(key, windowMs) {
+      return this.incrementBy(key, windowMs, 1);
+    },
+    async incrementBy(key, windowMs, by) {
       const at = now();
       const resetAt = at + windowMs;
       // One SQL template rather than the query builder: this statement runs on every request, and
-      // building it with the builder cost about as much as running it (issue 8's profile).
+      // building it with the builder cost about as much as running it (issue 8's profile). The
+      // amount is bound too, so exact limits (by 1) and batched ones (by N) share one statement.
       const { rows } = await sql<{ hits: number; reset_at: number }>`
-        insert into "rate_limit_counters" ("key", "hits", "reset_at") values (${key}, 1, ${resetAt})
+        insert into "rate_limit_counters" ("key", "hits", "reset_at") values (${key}, ${by}, ${resetAt})
         on conflict ("key") do update set
-          "hits" = case when "rate_limit_counters"."reset_at" <= ${at} then 1 else "rate_limit_counters"."hits" + 1 end,
+          "hits" = case when "rate_limit_counters"."reset_at" <= ${at} then ${by} else "rate_limit_counters"."hits" + ${by} end,
           "reset_at" = case when "rate_limit_counters"."reset_at" <= ${at} then ${resetAt} else "rate_limit_counters"."reset_at" end
         returning "hits", "reset_at"`.execute(db);
       const row = rows[0];

@@ -76,6 +76,11 @@ export class RefusalCachingStore implements Store {
     await this.#inner.resetKey(key);
   }
 
+  /** The inner store's own shutdown (a batching store writes its pending hits). */
+  async shutdown(): Promise<void> {
+    await this.#inner.shutdown?.();
+  }
+
   /** How many keys are remembered (for tests). */
   get size(): number {
     return this.#refused.size;
