@@ -9,12 +9,13 @@
 //  - recovery codes just made are kept sealed in the session for one showing and one download.
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AppError } from '../errors/app-error.js';
+import { AppError, isAppError } from '../errors/app-error.js';
 import { createSecretBox, type SecretBox } from '../security/encryption.js';
 import type { MfaService, SecondFactorMethod } from '../accounts/mfa/service.js';
 import type { AccountOperations, PublicUser } from './accounts-port.js';
 import { returnQuery } from './return-path.js';
-import { isFreshlyAuthenticated, reauthenticationWindowMs, requestMeta, setFlash, startUserSession } from './session-state.js';
+import type { WebDependencies } from './dependencies.js';
+import { isFreshlyAuthenticated, reauthenticationWindowMs, regenerateSession, requestMeta, saveSession, setFlash, startUserSession } from './session-state.js';
 
 export interface PendingSignIn {
   readonly userId: string;
@@ -51,24 +52,6 @@ export const secondFactorWindowMs = reauthenticationWindowMs;
 /** Fresh recovery codes can be shown and downloaded for this long. */
 export const heldRecoveryCodesLifetimeMs = 10 * 60_000;
 
-function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => {
-    req.session.regenerate((error: unknown) => {
-      if (error === undefined || error === null) resolve();
-      else reject(error instanceof Error ? error : new Error('session regeneration failed'));
-    });
-  });
-}
-
-function save(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => {
-    req.session.save((error: unknown) => {
-      if (error === undefined || error === null) resolve();
-      else reject(error instanceof Error ? error : new Error('session save failed'));
-    });
-  });
-}
-
 /**
  * After a correct password: if the account has a second factor, replaces the session with a
  * pending one and returns the methods that can finish the sign-in; otherwise returns undefined
@@ -77,10 +60,10 @@ function save(req: Request): Promise<void> {
 export async function beginSecondFactorIfDue(req: Request, mfa: MfaService, user: PublicUser, returnTo: string, now: number = Date.now()): Promise<SecondFactorMethod[] | undefined> {
   const methods = await mfa.methodsFor(user.id);
   if (methods.length === 0) return undefined;
-  await regenerate(req);
+  await regenerateSession(req);
   req.session.pendingSignIn = { userId: user.id, startedAt: now, returnTo };
   req.session.client = requestMeta(req);
-  await save(req);
+  await saveSession(req);
   return methods;
 }
 
@@ -255,4 +238,22 @@ export function takeRecoveryCodes(req: Request, box: SecretBox, userId: string, 
 /** Forgets codes not yet downloaded (the person says they have saved them). */
 export function dropRecoveryCodes(req: Request): void {
   delete req.session.freshRecoveryCodes;
+}
+
+/**
+ * Runs a code check (TOTP or recovery code) through the sign-in throttle's second-factor hook
+ * when there is one, for the pages and the API alike; a refusal by either is a wrong code.
+ */
+export async function checkSecondFactorCode(deps: Pick<WebDependencies, 'secondFactorGate'>, req: Request, userId: string, check: () => Promise<unknown>): Promise<void> {
+  const verify = async () => {
+    try {
+      await check();
+      return true;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'MFA_CODE_INVALID') return false;
+      throw error;
+    }
+  };
+  const ok = deps.secondFactorGate === undefined ? await verify() : await deps.secondFactorGate(req, userId, verify);
+  if (!ok) throw new AppError('MFA_CODE_INVALID');
 }

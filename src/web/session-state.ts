@@ -34,7 +34,8 @@ export function requestMeta(req: Request): RequestMeta {
   return { ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: userAgent.slice(0, maxUserAgentLength) };
 }
 
-function regenerate(req: Request): Promise<void> {
+/** express-session's regenerate(), as a promise. */
+export function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session.regenerate((error: unknown) => {
       if (error === undefined || error === null) resolve();
@@ -43,7 +44,8 @@ function regenerate(req: Request): Promise<void> {
   });
 }
 
-function save(req: Request): Promise<void> {
+/** express-session's save(), as a promise. */
+export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session.save((error: unknown) => {
       if (error === undefined || error === null) resolve();
@@ -72,7 +74,7 @@ export async function startUserSession(req: Request, user: PublicUser, options: 
   const flash = req.session.flash;
   const previousProof = req.session.userId === user.id ? req.session.reauthenticatedAt : undefined;
   const previousSecondFactor = req.session.userId === user.id ? req.session.secondFactorAt : undefined;
-  await regenerate(req);
+  await regenerateSession(req);
   req.session.userId = user.id;
   req.session.role = user.role;
   const proof = passwordProven ? now : previousProof;
@@ -81,15 +83,15 @@ export async function startUserSession(req: Request, user: PublicUser, options: 
   if (secondFactor !== undefined) req.session.secondFactorAt = secondFactor;
   req.session.client = requestMeta(req);
   if (flash !== undefined) req.session.flash = flash;
-  await save(req);
+  await saveSession(req);
 }
 
 /** Replaces the session with an empty one, keeping only a message for the next page. */
 export async function startAnonymousSession(req: Request, flash?: Flash): Promise<void> {
-  await regenerate(req);
+  await regenerateSession(req);
   if (flash !== undefined) {
     req.session.flash = flash;
-    await save(req);
+    await saveSession(req);
   }
 }
 

@@ -9,13 +9,13 @@
 
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { AppError, isAppError } from '../../errors/app-error.js';
+import { AppError } from '../../errors/app-error.js';
 import type { PasskeySummary, SecondFactorPurpose } from '../../accounts/mfa/service.js';
 import { hashSessionId } from '../../storage/sessions/kysely-session-store.js';
 import { currentUser } from '../access.js';
 import type { PublicUser } from '../accounts-port.js';
 import type { WebDependencies } from '../dependencies.js';
-import { allowMfaChange, ceremonyBinding, completePasskeySignIn, completeSignIn, completeStepUp, holdRecoveryCodes, pendingAccount, recoveryCodeBox } from '../mfa-session.js';
+import { allowMfaChange, ceremonyBinding, checkSecondFactorCode, completePasskeySignIn, completeSignIn, completeStepUp, holdRecoveryCodes, pendingAccount, recoveryCodeBox } from '../mfa-session.js';
 import { passkeyAssertionBody, passkeyParams, passkeyRegistrationBody, passkeyRenameBody, recoveryCodeBody, totpCodeBody } from '../mfa-schemas.js';
 import { requestMeta } from '../session-state.js';
 import { apiRoute, type ApiRoute } from './route.js';
@@ -63,21 +63,6 @@ async function secondFactorSubject(deps: WebDependencies, req: Request, res: Res
   const user = res.locals.user;
   if (user !== undefined) return { user, purpose: 'step_up' };
   throw new AppError('UNAUTHENTICATED');
-}
-
-/** Runs a code check through the sign-in throttle's hook when there is one; a refusal is a wrong code. */
-async function checkCode(deps: WebDependencies, req: Request, userId: string, check: () => Promise<void>): Promise<void> {
-  const verify = async () => {
-    try {
-      await check();
-      return true;
-    } catch (error) {
-      if (isAppError(error) && error.code === 'MFA_CODE_INVALID') return false;
-      throw error;
-    }
-  };
-  const ok = deps.secondFactorGate === undefined ? await verify() : await deps.secondFactorGate(req, userId, verify);
-  if (!ok) throw new AppError('MFA_CODE_INVALID');
 }
 
 async function finish(req: Request, user: PublicUser, purpose: SecondFactorPurpose): Promise<void> {
@@ -136,7 +121,7 @@ export function mfaApiRoutes(deps: WebDependencies): ApiRoute[] {
         await mayChange(req, res);
         const user = currentUser(res);
         let recoveryCodes: string[] = [];
-        await checkCode(deps, req, user.id, async () => {
+        await checkSecondFactorCode(deps, req, user.id, async () => {
           ({ recoveryCodes } = await mfa.confirmTotp(user, body.code, requestMeta(req)));
         });
         // Proving the new factor is a second-factor proof: a new session id that records it.
@@ -188,7 +173,7 @@ export function mfaApiRoutes(deps: WebDependencies): ApiRoute[] {
       errors: ['UNAUTHENTICATED', 'MFA_CODE_INVALID'],
       async handle({ body }, req, res) {
         const { user, purpose } = await secondFactorSubject(deps, req, res);
-        await checkCode(deps, req, user.id, () => mfa.verifyTotp(user.id, body.code, purpose, requestMeta(req)));
+        await checkSecondFactorCode(deps, req, user.id, () => mfa.verifyTotp(user.id, body.code, purpose, requestMeta(req)));
         await finish(req, user, purpose);
         res.json({ user: toUserView(user) });
       },
@@ -205,7 +190,7 @@ export function mfaApiRoutes(deps: WebDependencies): ApiRoute[] {
       async handle({ body }, req, res) {
         const { user, purpose } = await secondFactorSubject(deps, req, res);
         let remaining = 0;
-        await checkCode(deps, req, user.id, async () => {
+        await checkSecondFactorCode(deps, req, user.id, async () => {
           ({ remaining } = await mfa.useRecoveryCode(user.id, body.code, purpose, requestMeta(req)));
         });
         await finish(req, user, purpose);

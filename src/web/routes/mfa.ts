@@ -6,14 +6,14 @@
 
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { AppError, isAppError } from '../../errors/app-error.js';
+import { AppError } from '../../errors/app-error.js';
 import type { MfaStatus, SecondFactorMethod } from '../../accounts/mfa/service.js';
 import { validate, validated } from '../../security/validation.js';
 import { currentUser } from '../access.js';
 import type { PublicUser } from '../accounts-port.js';
 import type { WebDependencies } from '../dependencies.js';
 import { formString, parseForm, refusalFrom, type FormRefusal } from '../forms.js';
-import { completeSignIn, completeStepUp, dropRecoveryCodes, holdRecoveryCodes, pendingAccount, recoveryCodeBox, requireMfaChangeAllowed, showRecoveryCodes, takeRecoveryCodes } from '../mfa-session.js';
+import { checkSecondFactorCode, completeSignIn, completeStepUp, dropRecoveryCodes, holdRecoveryCodes, pendingAccount, recoveryCodeBox, requireMfaChangeAllowed, showRecoveryCodes, takeRecoveryCodes } from '../mfa-session.js';
 import { passkeyParams, passkeyRenameBody, recoveryCodeForm, totpCodeBody, totpCodeForm } from '../mfa-schemas.js';
 import { pageContext } from '../page-context.js';
 import { MfaSettingsPage, RecoveryCodesPage, SecondFactorPage, TotpSetupPage } from '../pages/mfa.js';
@@ -92,21 +92,6 @@ export function mfaPageRoutes(deps: WebDependencies): Router {
     res.redirect(303, step.returnTo);
   };
 
-  /** Runs a code check through the sign-in throttle's hook when there is one; a refusal is a wrong code. */
-  const checkCode = async (req: Request, userId: string, check: () => Promise<unknown>) => {
-    const verify = async () => {
-      try {
-        await check();
-        return true;
-      } catch (error) {
-        if (isAppError(error) && error.code === 'MFA_CODE_INVALID') return false;
-        throw error;
-      }
-    };
-    const ok = deps.secondFactorGate === undefined ? await verify() : await deps.secondFactorGate(req, userId, verify);
-    if (!ok) throw new AppError('MFA_CODE_INVALID');
-  };
-
   for (const kind of ['totp', 'recovery'] as const) {
     router.post(`/second-factor/${kind}`, async (req, res) => {
       const step = await currentStep(req, res, formString(req.body, 'return', 1024));
@@ -121,7 +106,7 @@ export function mfaPageRoutes(deps: WebDependencies): Router {
       }
       const purpose = step.mode === 'sign-in' ? 'sign_in' : 'step_up';
       try {
-        await checkCode(req, step.user.id, () =>
+        await checkSecondFactorCode(deps, req, step.user.id, () =>
           kind === 'totp' ? mfa.verifyTotp(step.user.id, form.data.code, purpose, meta(req)) : mfa.useRecoveryCode(step.user.id, form.data.code, purpose, meta(req)),
         );
       } catch (error) {
@@ -181,7 +166,7 @@ export function mfaPageRoutes(deps: WebDependencies): Router {
     if (!form.ok) return renderSetup(req, res, form.refusal);
     let recoveryCodes: string[] = [];
     try {
-      await checkCode(req, user.id, async () => {
+      await checkSecondFactorCode(deps, req, user.id, async () => {
         ({ recoveryCodes } = await mfa.confirmTotp(user, form.data.code, meta(req)));
       });
     } catch (error) {
