@@ -10,7 +10,7 @@ import { requestContext } from './observability/request-context.js';
 import type { AppMonitoring } from './observability/monitoring.js';
 import { attachSecurityMetrics } from './observability/metrics.js';
 import { createCsrfProtection } from './security/csrf.js';
-import { createHelmet, extraSecurityHeaders } from './security/headers.js';
+import { securityHeaders } from './security/headers.js';
 import { createSessionGate, type StateBackend } from './security/availability.js';
 import type { SignInProtection } from './security/brute-force.js';
 import type { RateLimiters } from './security/rate-limit.js';
@@ -34,7 +34,7 @@ import { mfaPageRoutes } from './web/routes/mfa.js';
 import { healthRoutes } from './web/routes/health.js';
 import { pageRoutes } from './web/routes/pages.js';
 import { unlockPageRoutes } from './web/routes/unlock.js';
-import { renderDocument } from './web/render.js';
+import { memoiseDocumentWithValue, renderDocument } from './web/render.js';
 import { ErrorPage } from './web/pages/error.js';
 import { requestMeta } from './web/session-state.js';
 
@@ -75,8 +75,12 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // keep theirs: express.static makes its own.
   app.set('etag', false);
 
-  const renderErrorPage = (error: { status: number; publicMessage: string }, requestId: string) =>
-    renderDocument(ErrorPage({ siteName: config.siteName, status: error.status, message: error.publicMessage, requestId }));
+  // Error pages differ only in their request id: each status and message is rendered once.
+  const renderErrorPageFor = memoiseDocumentWithValue(
+    (requestId: string, status: number, message: string) => renderDocument(ErrorPage({ siteName: config.siteName, status, message, requestId })),
+    (status, message) => `${status} ${message}`,
+  );
+  const renderErrorPage = (error: { status: number; publicMessage: string }, requestId: string) => renderErrorPageFor(requestId, error.status, error.publicMessage);
 
   // The passkey scripts, read once and served with their Subresource Integrity hashes.
   const scripts = createScriptAssets();
@@ -101,8 +105,8 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   }
   // 1. Who is asking, and the headers every answer carries (errors included).
   app.use(requestContext(logger));
-  app.use(createHelmet({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload }));
-  app.use(extraSecurityHeaders);
+  //    (Helmet's headers, with the few it does not cover, computed once: security/headers.ts.)
+  app.use(securityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload }));
   // 2. Requests refused before any work: TRACE; then health checks, which a supervisor may ask
   //    over plain HTTP on loopback behind a proxy and which reveal nothing; then plain HTTP
   //    through a proxy and undecodable paths.
@@ -130,7 +134,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   //    then who is signed in, read fresh from the database (a revoked session is gone already).
   //    (While a shared session store is away, pages that need a session answer 503; public ones
   //    are served without one.)
-  app.use(createSessionGate({ session: createSessionMiddleware(config, sessionStore), store: sessionStore, backend: stateBackend }));
+  app.use(createSessionGate({ session: createSessionMiddleware(config, sessionStore), store: sessionStore, cookieName: config.session.cookieName, backend: stateBackend }));
   app.use(
     createCsrfProtection({
       publicOrigin: config.publicOrigin,

@@ -26,7 +26,16 @@ export class AppError extends Error {
   constructor(code: ErrorCode, options: AppErrorOptions = {}) {
     // eslint-disable-next-line security/detect-object-injection -- code is typed to the catalogue's keys
     const definition = errorCatalogue[code];
-    super(options.publicMessage ?? definition.message, { cause: options.cause });
+    // A refusal of the client's request (4xx) is expected and is never logged with a stack, so none
+    // is captured: that was a tenth of the CPU of a 429 that an attacker floods (issue 8). Server
+    // errors (5xx) keep theirs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (definition.status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(options.publicMessage ?? definition.message, { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppError';
     this.code = code;
     this.status = definition.status;

@@ -9,6 +9,7 @@
 import type { RequestHandler } from 'express';
 import type session from 'express-session';
 import { AppError } from '../errors/app-error.js';
+import { deferSession, mayHaveSessionCookie } from './deferred-session.js';
 
 export interface StateBackend {
   /** True while the store can be used (Redis connected). */
@@ -19,6 +20,8 @@ export interface SessionGateOptions {
   /** express-session's middleware, built on `store`. */
   readonly session: RequestHandler;
   readonly store: session.Store;
+  /** The session cookie's name: a request without it gets its session only when it first needs one. */
+  readonly cookieName: string;
   /** The shared store's connection; undefined when sessions are in the database. */
   readonly backend: StateBackend | undefined;
   /** GET/HEAD paths served without a session while the store is away. Default: the home page. */
@@ -32,6 +35,16 @@ export function createSessionGate(options: Readonly<SessionGateOptions>): Reques
   const store = options.store as session.Store & { generate?: (req: Parameters<RequestHandler>[0]) => void };
   return function sessionGate(req, res, next) {
     if (backend === undefined || backend.isReady()) {
+      const onLateError = (error: unknown) => {
+        req.log.warn({ code: 'SESSION_STORE_WRITE_FAILED', cause: error instanceof Error ? error.message : 'unknown' }, 'the session could not be saved after the answer was sent');
+      };
+      // No session cookie: nothing to read, so no session is made until something needs one
+      // (security/deferred-session.ts; most such requests are public pages that never do).
+      if (!mayHaveSessionCookie(req, options.cookieName)) {
+        deferSession(req, res, { start: sessionMiddleware, onLateError });
+        next();
+        return;
+      }
       // express-session calls next once to go on, and again later if saving or destroying the
       // session fails after the answer has gone (an outage mid-request). That late error has no
       // one left to answer: it is logged here rather than printed by Express's last resort.
@@ -45,9 +58,7 @@ export function createSessionGate(options: Readonly<SessionGateOptions>): Reques
           next(error);
           return;
         }
-        if (error !== undefined && error !== null) {
-          req.log.warn({ code: 'SESSION_STORE_WRITE_FAILED', cause: error instanceof Error ? error.message : 'unknown' }, 'the session could not be saved after the answer was sent');
-        }
+        if (error !== undefined && error !== null) onLateError(error);
       });
       return;
     }

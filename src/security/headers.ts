@@ -95,21 +95,22 @@ export const extraSecurityHeaders: RequestHandler = (_req, res, next) => {
 };
 
 /**
- * Runs the header middleware once against a stand-in response and returns what it set, so that
- * answers written outside Express (parser errors, the redirect listener) carry the same headers.
+ * Runs the header middleware once against a stand-in response and returns what it set, names as
+ * Helmet spells them, in the order it set them. Every header here is the same on every answer (the
+ * CSP has no nonce: the pages have no inline code), so Helmet's answer can be computed once.
  */
-export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<string, string> {
-  const headers = new Map<string, string>();
+function runHeaderMiddleware(options: HeaderOptions): ReadonlyArray<readonly [string, string]> {
+  const headers = new Map<string, readonly [string, string]>();
   const standIn = {
     setHeader(name: string, value: string | number | readonly string[]) {
-      headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value));
+      headers.set(name.toLowerCase(), [name, Array.isArray(value) ? value.join(', ') : String(value)]);
       return this;
     },
     removeHeader(name: string) {
       headers.delete(name.toLowerCase());
     },
     getHeader(name: string) {
-      return headers.get(name.toLowerCase());
+      return headers.get(name.toLowerCase())?.[1];
     },
   } as unknown as ServerResponse;
   const request = { headers: {}, method: 'GET' } as unknown as IncomingMessage;
@@ -122,7 +123,29 @@ export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<stri
   };
   run(createHelmet(options));
   run(extraSecurityHeaders);
-  return headers;
+  return Object.freeze([...headers.values()]);
+}
+
+/**
+ * The headers Helmet and extraSecurityHeaders set, by lower-case name, so that answers written
+ * outside Express (parser errors, the redirect listener) carry the same headers.
+ */
+export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<string, string> {
+  return new Map(runHeaderMiddleware(options).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/**
+ * The app's header middleware: Helmet's answer (with extraSecurityHeaders) computed once at start,
+ * then set on every answer. Running Helmet's fourteen middlewares for each request gave the same
+ * headers every time and cost a chain of calls and closures per request (issue 8's profile).
+ * Routes may still override a header (static assets set their own Cache-Control).
+ */
+export function securityHeaders(options: HeaderOptions): RequestHandler {
+  const headers = runHeaderMiddleware(options);
+  return function setSecurityHeaders(_req, res, next) {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
 }
 
 /** Referrer-Policy values that keep paths and queries from leaking to other sites (ASVS 3.4.5). */

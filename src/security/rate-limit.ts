@@ -16,7 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { rateLimit, type Options, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Options, type Store } from 'express-rate-limit';
 import type { Config, RateLimitConfig } from '../config/config.js';
 import { normaliseEmail } from '../accounts/email-address.js';
 import { AppError } from '../errors/app-error.js';
@@ -134,15 +134,64 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
 
   const authLimiter = limiter('auth', limits.authMax, { skip: (req) => safeMethods.has(req.method) || !isAuthPath(req.path) });
 
+  // The general limit refuses a client already known to be over it before express-rate-limit's
+  // asynchronous round (seven awaits, validations, a SHA-256 per request): the 429 path must be
+  // cheap, it is what an attacker floods (issue 8). Everything else goes through the library.
+  const generalStore = new RefusalCachingStore(storeFor('general'));
+  const generalLimiter = rateLimit({ ...base, limit: limits.generalMax, identifier: 'general', store: generalStore, passOnStoreError: true });
+
   return {
     // Public pages keep working while the shared store is away; the auth limits below do not.
-    general: limiter('general', limits.generalMax, { passOnStoreError: true }),
+    general: refuseKnownOffenders({ name: 'general', limit: limits.generalMax, windowMs: limits.windowMs, store: generalStore, limiter: generalLimiter }),
     auth: authLimiter,
     email: limiter('email', limits.emailMax, {
       skip: (req) => req.method !== 'POST' || !emailLimitedPaths.includes(req.path) || emailKey(req) === undefined,
       keyGenerator: (req) => emailKey(req) ?? '',
     }),
     strict: (name, limit) => limiter(name, limit, { skip: (req) => safeMethods.has(req.method) }),
+  };
+}
+
+interface FastRefusalOptions {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly store: RefusalCachingStore;
+  /** The express-rate-limit middleware built on `store`, with the default (address) key. */
+  readonly limiter: RequestHandler;
+}
+
+/**
+ * Answers a client the store already refused as express-rate-limit would (the same draft-8
+ * headers, Retry-After, RATE_LIMITED through the central error handler), from memory; every other
+ * request goes to `limiter`. The key is the library's default: the client address, IPv6 by /56.
+ */
+function refuseKnownOffenders({ name, limit, windowMs, store, limiter }: FastRefusalOptions): RequestHandler {
+  const windowSeconds = Math.ceil(windowMs / 1000);
+  // The policy header names the key's partition as express-rate-limit does (a SHA-256 prefix);
+  // kept per refused key so a flood hashes nothing. Bounded: cleared when full.
+  const partitions = new Map<string, string>();
+  const partitionOf = (key: string): string => {
+    let partition = partitions.get(key);
+    if (partition === undefined) {
+      partition = Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+      if (partitions.size >= 10_000) partitions.clear();
+      partitions.set(key, partition);
+    }
+    return partition;
+  };
+  return function rateLimitWithFastRefusal(req, res, next) {
+    const key = req.ip === undefined ? undefined : ipKeyGenerator(req.ip);
+    const refusal = key === undefined ? undefined : store.refusalOf(key);
+    if (refusal === undefined || key === undefined) {
+      limiter(req, res, next);
+      return;
+    }
+    const seconds = Math.max(0, Math.ceil((refusal.resetAt - Date.now()) / 1000));
+    res.append('RateLimit', `"${name}"; r=0; t=${seconds}`);
+    res.append('RateLimit-Policy', `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`);
+    res.setHeader('Retry-After', String(seconds));
+    next(new AppError('RATE_LIMITED'));
   };
 }
 

@@ -24,6 +24,13 @@ function signInBody(email: string): { method: string; headers: Record<string, st
   };
 }
 
+/** portcullis_rate_limited_requests_total{limiter="general"} from the server's own registry. */
+async function rateLimitedCount(server: TestServer): Promise<number> {
+  const text = await server.server.monitoring.metrics.registry.metrics();
+  const line = text.split('\n').find((entry) => entry.startsWith('portcullis_rate_limited_requests_total{') && entry.includes('limiter="general"'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 describe('the general limit, per client address', () => {
   let server: TestServer;
   before(async () => {
@@ -50,6 +57,26 @@ describe('the general limit, per client address', () => {
     assert.equal(body.error.message, 'Too many requests. Wait a moment and try again.');
     assert.equal(body.error.requestId, refused.headers['x-request-id']);
     assert.equal(refused.headers['cache-control'], 'no-store');
+  });
+
+  it('answers later refusals from memory exactly as the limiter answered the first, and counts each', async () => {
+    // The first 429 came from express-rate-limit and the shared store; from then on the address is
+    // refused before the library runs (security/rate-limit.ts). A client must not tell them apart.
+    const metricsBefore = await rateLimitedCount(server);
+    const answers = [];
+    for (let index = 0; index < 3; index += 1) answers.push(await server.request('/', { headers: json }));
+    const policies = new Set(answers.map((answer) => answer.headers['ratelimit-policy']));
+    assert.equal(policies.size, 1, 'one policy header, with the same partition key');
+    assert.match(String([...policies][0]), /^"general"; q=10; w=900; pk=:[A-Za-z0-9+/=]+:$/);
+    for (const answer of answers) {
+      assert.equal(answer.status, 429);
+      assert.match(String(answer.headers.ratelimit), /^"general"; r=0; t=\d+$/);
+      assert.equal(answer.headers['retry-after'], /t=(\d+)$/.exec(String(answer.headers.ratelimit))?.[1]);
+      assert.equal((answer.json() as ErrorBody).error.code, 'RATE_LIMITED');
+      assert.equal((answer.json() as ErrorBody).error.requestId, answer.headers['x-request-id']);
+      assert.equal(answer.headers['content-security-policy'] !== undefined && answer.headers['strict-transport-security'] !== undefined, true, 'the security headers too');
+    }
+    assert.equal(await rateLimitedCount(server), metricsBefore + 3, 'each refusal is counted under the general limiter');
   });
 
   it('answers a browser with the error page, in the same words', async () => {

@@ -185,6 +185,21 @@ describe('refusals answered from memory', () => {
     assert.equal((await store.increment('k')).totalHits, 1);
   });
 
+  it('answers refusalOf from memory only: nothing for a key not yet over, a counted refusal while over, nothing after the window', async () => {
+    assert.equal(store.refusalOf('1.2.3.4'), undefined, 'never seen');
+    for (let index = 0; index < 3; index += 1) await store.increment('1.2.3.4');
+    assert.equal(store.refusalOf('1.2.3.4'), undefined, 'at the limit, not over it');
+    await store.increment('1.2.3.4');
+    const callsWhenOver = inner.calls;
+    assert.deepEqual(store.refusalOf('1.2.3.4'), { totalHits: 5, resetAt: Date.parse('2026-01-01T00:15:00Z') });
+    assert.equal(store.refusalOf('1.2.3.4')?.totalHits, 6, 'each refusal is a hit');
+    assert.equal((await store.increment('1.2.3.4')).totalHits, 7, 'increment and refusalOf share one count');
+    assert.equal(inner.calls, callsWhenOver, 'the shared store was not asked');
+    clock += windowMs;
+    assert.equal(store.refusalOf('1.2.3.4'), undefined, 'the window ended: ask the store again');
+    assert.equal((await store.increment('1.2.3.4')).totalHits, 1);
+  });
+
   it('remembers a bounded number of keys, and the store answers for the rest', async () => {
     for (const key of ['a', 'b', 'c', 'd']) for (let index = 0; index < 4; index += 1) await store.increment(key);
     assert.equal(store.size, 3);

@@ -66,6 +66,22 @@ export class RefusalCachingStore implements Store {
     return answer;
   }
 
+  /**
+   * The remembered refusal of `key`, counted as one more hit, or undefined when the key is not
+   * known to be over its limit. Lets a limiter refuse at once, without the asynchronous round of
+   * express-rate-limit (security/rate-limit.ts); the counts stay the ones increment() reports.
+   */
+  refusalOf(key: string): { readonly totalHits: number; readonly resetAt: number } | undefined {
+    const refused = this.#refused.get(key);
+    if (refused === undefined) return undefined;
+    if (this.#now() >= refused.resetAt) {
+      this.#refused.delete(key);
+      return undefined;
+    }
+    refused.hits += 1;
+    return { totalHits: refused.hits, resetAt: refused.resetAt };
+  }
+
   async decrement(key: string): Promise<void> {
     this.#refused.delete(key);
     await this.#inner.decrement(key);

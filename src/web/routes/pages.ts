@@ -6,10 +6,13 @@ import { validate } from '../../security/validation.js';
 import type { WebDependencies } from '../dependencies.js';
 import { pageContext } from '../page-context.js';
 import { HomePage } from '../pages/home.js';
-import { sendPage } from '../render.js';
+import { renderDocument, sendDocument, sendPage } from '../render.js';
 
 export function pageRoutes(deps: Pick<WebDependencies, 'config' | 'requireVerifiedEmail'>): Router {
   const router = Router();
+  // A visitor who is not signed in and has no pending message sees the same page as every other
+  // such visitor (it has no form, so no token): it is rendered once, not on every request (issue 8).
+  let guestHome: string | undefined;
   router.get('/', validate({}), (req, res) => {
     const user = res.locals.user;
     // An account that must confirm its address first sees only the page that asks for it.
@@ -17,7 +20,12 @@ export function pageRoutes(deps: Pick<WebDependencies, 'config' | 'requireVerifi
       res.redirect(303, '/verify-email');
       return;
     }
-    sendPage(res, HomePage({ context: pageContext(req, res, deps.config.siteName) }));
+    const context = pageContext(req, res, deps.config.siteName);
+    if (context.user === undefined && context.flash === undefined && context.csrfToken === undefined) {
+      sendDocument(res, (guestHome ??= renderDocument(HomePage({ context }))));
+      return;
+    }
+    sendPage(res, HomePage({ context }));
   });
   return router;
 }
