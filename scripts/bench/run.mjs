@@ -219,6 +219,12 @@ try {
   const cases = [];
   const bare = await startBaseline('bare-express', 'bare-express.mjs');
   cases.push({ id: 'bare.hello', server: 'bare Express 5', endpoint: 'GET / "hello"', url: bare.url, pid: bare.pid, path: '/', expectStatus: 200 });
+  // The same floor sending Portcullis's answer (its headers and the guest home page), nothing else:
+  // what the answer itself costs, apart from the defences (needs the build in dist/).
+  if (wants('portcullis') && existsSync(path.join(root, 'dist/src/web/render.js'))) {
+    const answer = await startBaseline('bare-express-answer', 'bare-express.mjs', { BENCH_ANSWER: 'portcullis' });
+    cases.push({ id: 'bare.answer', server: 'bare Express 5', endpoint: "Portcullis's answer (headers + home page), no defences", url: answer.url, pid: answer.pid, path: '/', expectStatus: 200 });
+  }
 
   if (wants('guide')) {
     const guide = await startBaseline('guide-stack', 'guide-stack.mjs', { BENCH_RATE_LIMIT_MAX: '100000000' });

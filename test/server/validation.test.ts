@@ -42,6 +42,11 @@ describe('validate()', () => {
       const { body, query, params } = validated(res, schemas);
       res.json({ body, query, params });
     });
+    // A route with no schemas: every part must be empty (the fast path for empty parts).
+    app.all('/plain', validate({}), (_req, res) => {
+      const { body, query, params } = validated(res, {});
+      res.json({ body: body === undefined ? 'none' : body, query, params });
+    });
     app.use(createErrorHandler(() => '<p>error</p>'));
     server = https.createServer(credentials, app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -114,6 +119,21 @@ describe('validate()', () => {
     const bad = await post('/things/ABC', { name: 'Ada' });
     assert.equal(bad.status, 400);
     assert.ok('id' in (bad.json() as { error: { fields: Record<string, string> } }).error.fields);
+  });
+
+  it('on a route that takes no input, passes empty parts and refuses anything sent', async () => {
+    const empty = await request(base, '/plain', { ca });
+    assert.equal(empty.status, 200);
+    assert.deepEqual(empty.json(), { body: 'none', query: {}, params: {} });
+    for (const pathAndQuery of ['/plain?x=1', '/plain?__proto__=1', '/plain?x=1&x=2', '/plain?=']) {
+      const refused = await request(base, pathAndQuery, { ca });
+      assert.equal(refused.status, 400, pathAndQuery);
+      assert.equal((refused.json() as { error: { code: string } }).error.code, 'VALIDATION_FAILED', pathAndQuery);
+    }
+    assert.equal((await post('/plain', {})).status, 200, 'an empty JSON object is no input');
+    const withBody = await post('/plain', { admin: true });
+    assert.equal(withBody.status, 400);
+    assert.deepEqual((withBody.json() as { error: { fields: Record<string, string> } }).error.fields, { admin: 'This field is not accepted here.' });
   });
 
   it('refuses a JSON array or a missing body where an object is expected', async () => {

@@ -1,13 +1,30 @@
 // scripts/bench/servers/bare-express.mjs: the floor every figure is compared with. Express 5 with
 // nothing added, answering "hello" over HTTPS (the same certificate and Node.js defaults as the
 // other servers), on an ephemeral loopback port. Started by scripts/bench/run.mjs.
+//
+// With BENCH_ANSWER=portcullis it sends Portcullis's answer instead (its security headers, set
+// once per request from a list, and the guest home page's HTML, rendered once) and does nothing
+// else: the price of the answer's size and headers alone, apart from every defence.
 
 import express from 'express';
 import { serveHttps } from '../lib/children.mjs';
 
 const app = express();
-app.get('/', (_req, res) => {
-  res.send('hello');
-});
+if (process.env.BENCH_ANSWER === 'portcullis') {
+  const dist = new URL('../../../dist/src/', import.meta.url);
+  const { collectSecurityHeaders } = await import(new URL('security/headers.js', dist).href);
+  const { renderDocument } = await import(new URL('web/render.js', dist).href);
+  const { HomePage } = await import(new URL('web/pages/home.js', dist).href);
+  const headers = [...collectSecurityHeaders({ hstsMaxAgeSeconds: 31_536_000, hstsPreload: false })];
+  const page = renderDocument(HomePage({ context: { siteName: 'Portcullis', user: undefined, flash: undefined, csrfToken: undefined } }));
+  app.get('/', (_req, res) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.type('html').send(page);
+  });
+} else {
+  app.get('/', (_req, res) => {
+    res.send('hello');
+  });
+}
 
 serveHttps(app);
