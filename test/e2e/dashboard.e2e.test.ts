@@ -4,7 +4,9 @@
 // numbers, filters the events with the form, and nothing on the way logs an error (a CSP
 // violation would). Screenshots: test-artifacts/e2e/dashboard.png and dashboard-filtered.png.
 // Then a real CSP violation, in a second browser with scripts on, reaches the report endpoint
-// the policy names, is stored without its query string, and shows on the dashboard.
+// the policy names, is stored without its query string, and shows on the dashboard. Chromium
+// sends it with the Reporting API (report-to wins over report-uri when both are there); that
+// browser trusts the test server's key for its own uploads too (helpers/browser.ts, reportsTo).
 
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -13,6 +15,7 @@ import { createAuditTrail } from '../../src/accounts/audit.js';
 import { auditChainKey } from '../../src/observability/audit-chain.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { hourOf } from '../../src/observability/security-signals.js';
+import { cspReportPath } from '../../src/web/routes/csp-reports.js';
 import { launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { passwords, startAccountsHarness, type AccountsHarness } from '../web/support/harness.js';
 
@@ -113,24 +116,30 @@ describe('security dashboard in Chromium', () => {
     assert.deepEqual(browser.consoleErrors, [], 'no console error: no CSP violation, nothing failed to load');
   });
 
-  it("receives a real browser's CSP violation report and counts it on the dashboard", async () => {
+  it("receives a real browser's CSP violation report and counts it on the dashboard", async (t) => {
     const origin = harness.server.config.publicOrigin;
     const reportsShown = async () => browser.page.locator('.stat', { hasText: 'CSP reports' }).locator('.stat-value').innerText();
     await browser.page.goto(`${origin}/admin/security`);
     assert.equal(await reportsShown(), '0');
 
-    const scripted = await launchBrowser({ javaScriptDisabled: false });
+    const scripted = await launchBrowser({ javaScriptDisabled: false, reportsTo: harness.server.ca });
     try {
       await scripted.page.goto(`${origin}/sign-in`);
+      // Browsers upload reports over any connection they have, or a new one. Close the idle ones,
+      // so the report always takes a connection the browser opens for it (as in the field, where
+      // the page's own connection has long timed out), not whichever happens to be left open.
+      harness.server.server.mainServer.closeIdleConnections();
       // An image from elsewhere, as injected markup would load it: img-src 'self' blocks it.
       await scripted.page.evaluate(() => {
         const image = document.createElement('img');
         image.src = 'https://blocked.example/pixel.png?session=stolen';
         document.body.append(image);
       });
+      const violatedAt = Date.now();
       assert.ok(scripted.consoleErrors.some((message) => /violates the following Content Security Policy directive: "img-src 'self'"/.test(message)));
       const [report, ...others] = await waitForReports(harness);
-      assert.ok(report !== undefined, 'the browser sent a report within 90 seconds');
+      assert.ok(report !== undefined, `the browser sent a report within 90 seconds (the server's answers to report uploads: ${reportAnswers(harness)})`);
+      t.diagnostic(`report stored ${String(Date.now() - violatedAt)} ms after the violation`);
       assert.deepEqual(others, [], 'one violation, one report');
       assert.equal(report.directive, 'img-src');
       assert.equal(report.document_url, `${origin}/sign-in`);
@@ -142,6 +151,12 @@ describe('security dashboard in Chromium', () => {
     assert.equal(await reportsShown(), '1');
   });
 });
+
+/** The statuses the server answered report uploads with, for a failure message: "none" if none came. */
+function reportAnswers(harness: AccountsHarness): string {
+  const answers = harness.server.logs().filter((line) => line.msg === 'request' && line.method === 'POST' && line.path === cspReportPath);
+  return answers.length === 0 ? 'none' : answers.map((line) => String(line.status)).join(', ');
+}
 
 /** The stored CSP reports, once there is one (browsers send them in the background; bounded wait). */
 async function waitForReports(harness: AccountsHarness) {

@@ -2,6 +2,7 @@
 // Debian's Chromium driven by playwright-core, headless, with a fresh profile and the flags that
 // work on the build machines (docs: build-machine-notes). Never downloads a browser.
 
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,21 @@ export interface BrowserOptions {
   /** Run with scripts off, to prove the pages work without them. Default true. */
   readonly javaScriptDisabled?: boolean;
   readonly viewport?: { readonly width: number; readonly height: number };
+  /**
+   * The test server's certificate (PEM), for tests of what the browser sends on its own, outside
+   * any page: Reporting API uploads (CSP report-to). ignoreHTTPSErrors covers only requests pages
+   * make, so such an upload over a new connection fails the self-signed certificate, and Chromium
+   * retries it once a minute, failing each time. This trusts that one key in the whole browser
+   * (--ignore-certificate-errors-spki-list) and delivers reports within 100 ms of being queued
+   * (--short-reporting-delay) instead of on the Reporting API's one-minute schedule.
+   */
+  readonly reportsTo?: string;
+}
+
+/** The flags that let the browser deliver reports to the server holding this certificate at once. */
+function reportingFlags(certificate: string): string[] {
+  const spki = new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' });
+  return [`--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`, '--short-reporting-delay'];
 }
 
 export async function launchBrowser(options: BrowserOptions = {}): Promise<TestBrowser> {
@@ -30,7 +46,7 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<TestB
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: flags,
+    args: options.reportsTo === undefined ? flags : [...flags, ...reportingFlags(options.reportsTo)],
     // The test server's certificate is self-signed; this trusts nothing beyond this context.
     ignoreHTTPSErrors: true,
     javaScriptEnabled: options.javaScriptDisabled === false,
