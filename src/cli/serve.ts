@@ -2,12 +2,14 @@
 // `portcullis serve`: start the server, drop root, reload certificates on SIGHUP, stop gracefully
 // on SIGTERM/SIGINT, and exit non-zero after logging anything uncaught.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config.js';
-import { formatProblem } from '../config/config-error.js';
+import { formatProblem, type ConfigProblem } from '../config/config-error.js';
 import { currentNodeMajor, nodeSupportStatus } from '../security/node-support.js';
-import { dropPrivileges, isRoot, PrivilegeError, resolveUnprivilegedUser, type UnprivilegedUser } from '../security/privileges.js';
+import { dropPrivileges, findUnreadable, isRoot, PrivilegeError, resolveUnprivilegedUser, type UnprivilegedUser } from '../security/privileges.js';
 import { ExitCode } from './exit-codes.js';
 import { CommandExit, prepareEnvironment } from './environment.js';
 
@@ -32,6 +34,23 @@ function ownedPaths(config: Config): string[] {
   return paths;
 }
 
+/**
+ * What the unprivileged user must read while serving, checked right after the drop: the assets
+ * under public/assets (read on each request for them), the compiled code and the dependencies
+ * (loaded lazily: the body parser's character sets on the first request with a body, the
+ * password-strength worker when it restarts). Listed while still root.
+ */
+function servedPaths(publicDirectory: string): string[] {
+  const code = fileURLToPath(new URL('../', import.meta.url));
+  const dependencies = path.dirname(path.dirname(createRequire(import.meta.url).resolve('express')));
+  const assets = readdirSync(publicDirectory, { recursive: true, encoding: 'utf8' }).map((entry) => path.join(publicDirectory, entry));
+  return [code, dependencies, publicDirectory, ...assets].map((entry) => path.resolve(entry));
+}
+
+function configRefusal(problem: ConfigProblem): CommandExit {
+  return new CommandExit(ExitCode.config, `portcullis: refusing to start because of the configuration:\n${formatProblem(problem)}`);
+}
+
 export async function runServe(): Promise<number> {
   const { config, warnings, logger } = await prepareEnvironment();
   for (const warning of warnings) logger.warn(warning);
@@ -49,25 +68,34 @@ export async function runServe(): Promise<number> {
       dropTo = resolveUnprivilegedUser(config.runAsUser ?? 'nobody');
     } catch (error) {
       if (!(error instanceof PrivilegeError)) throw error;
-      const line = formatProblem({
+      throw configRefusal({
         setting: 'PORTCULLIS_RUN_AS_USER',
         problem: error.message,
         fix: 'name an existing unprivileged user, for example one made with: useradd --system --no-create-home portcullis',
       });
-      throw new CommandExit(ExitCode.config, `portcullis: refusing to start because of the configuration:\n${line}`);
     }
   }
 
   // Loaded only now: --help and configuration refusals answer without loading the web stack.
-  const { startServer } = await import('../server/start.js');
+  const [{ startServer }, { publicDirectory }] = await Promise.all([import('../server/start.js'), import('../web/static.js')]);
   // Ports are bound as root (they may be below 1024); root is dropped before any request is handled.
   const user = dropTo;
   const beforeServing =
     user === undefined
       ? undefined
       : () => {
+          const needed = servedPaths(publicDirectory);
           const dropped = dropPrivileges(user, ownedPaths(config));
           logger.info({ uid: dropped.uid, gid: dropped.gid }, `dropped root privileges to ${dropped.name}`);
+          // A tree only root can read would start, then fail every request (unstyled pages, 400s).
+          const unreadable = findUnreadable(needed);
+          if (unreadable !== undefined) {
+            throw configRefusal({
+              setting: 'PORTCULLIS_RUN_AS_USER',
+              problem: `the user "${dropped.name}" cannot read ${unreadable.path}, which the server reads while serving`,
+              fix: `let that user read the application's files (for example: chmod o+rX ${unreadable.blockedAt}), or run as a user that can`,
+            });
+          }
         };
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

@@ -7,7 +7,7 @@
 // window needs startServer to bind everything first and load certificates after.)
 
 import { execFileSync } from 'node:child_process';
-import { chownSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export interface UnprivilegedUser {
@@ -47,6 +47,45 @@ export function resolveUnprivilegedUser(nameOrUid: string): UnprivilegedUser {
   const user = resolveUser(nameOrUid);
   if (user.uid === 0 || user.gid === 0) throw new PrivilegeError(`"${nameOrUid}" is root or in the root group; choose an unprivileged user`);
   return user;
+}
+
+export interface UnreadablePath {
+  /** The path the process needs and cannot read. */
+  readonly path: string;
+  /** What to make readable: the highest folder above it the process cannot pass through, or the path. */
+  readonly blockedAt: string;
+}
+
+function permitted(target: string, mode: number): boolean {
+  try {
+    accessSync(target, mode);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Only a refusal counts: a path that is not there is not this check's business.
+    return code !== 'EACCES' && code !== 'EPERM';
+  }
+}
+
+/**
+ * The first of the paths this process cannot read (folders: read and pass through), as it is now.
+ * Run after dropping root: the server reads its assets and lazily loads code on requests, so a
+ * tree only root can read must stop the start rather than fail every request.
+ */
+export function findUnreadable(paths: readonly string[]): UnreadablePath | undefined {
+  for (const target of paths) {
+    let mode = constants.R_OK;
+    try {
+      if (statSync(target).isDirectory()) mode |= constants.X_OK;
+    } catch {
+      // Not reachable: accessSync below fails the same way and says whether that is a refusal.
+    }
+    if (permitted(target, mode)) continue;
+    const above: string[] = [];
+    for (let folder = path.dirname(target); !above.includes(folder); folder = path.dirname(folder)) above.unshift(folder);
+    return { path: target, blockedAt: above.find((folder) => !permitted(folder, constants.X_OK)) ?? target };
+  }
+  return undefined;
 }
 
 /** Gives a folder and everything in it to the user (not following symbolic links). */

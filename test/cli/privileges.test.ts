@@ -6,11 +6,13 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { request } from '../helpers/https-client.js';
-import { freePorts, makeWorkspace, startServe, type RunningCli, type Workspace } from '../helpers/cli.js';
+import { freePorts, makeWorkspace, parseLogLines, repoRoot, runCli, startServe, type RunningCli, type Workspace } from '../helpers/cli.js';
 
 const isRoot = process.geteuid?.() === 0;
 const skip = !isRoot && 'dropping privileges can only be tested when the tests run as root (as in CI)';
@@ -102,19 +104,16 @@ describe('serve started as root', { skip }, () => {
     await Promise.all(workspaces.map((workspace) => workspace.cleanup()));
   });
 
-  async function serveAsRoot(env: Record<string, string>): Promise<{ server: RunningCli; workspace: Workspace }> {
+  async function serveEnv(env: Record<string, string>): Promise<{ env: Record<string, string>; workspace: Workspace }> {
     const workspace = await makeWorkspace();
     workspaces.push(workspace);
     const ports = await freePorts(2);
-    const server = await startServe({
-      env: {
-        PORTCULLIS_DATA_DIR: workspace.dataDir,
-        PORTCULLIS_HTTPS_PORT: String(ports[0]),
-        PORTCULLIS_HTTP_PORT: String(ports[1]),
-        ...env,
-      },
-      cwd: workspace.root,
-    });
+    return { env: { PORTCULLIS_DATA_DIR: workspace.dataDir, PORTCULLIS_HTTPS_PORT: String(ports[0]), PORTCULLIS_HTTP_PORT: String(ports[1]), ...env }, workspace };
+  }
+
+  async function serveAsRoot(env: Record<string, string>): Promise<{ server: RunningCli; workspace: Workspace }> {
+    const { env: serveEnvironment, workspace } = await serveEnv(env);
+    const server = await startServe({ env: serveEnvironment, cwd: workspace.root });
     servers.push(server);
     return { server, workspace };
   }
@@ -146,5 +145,35 @@ describe('serve started as root', { skip }, () => {
 
     const result = await server.stop('SIGTERM');
     assert.equal(result.code, 0, result.stderr);
+  });
+
+  it('refuses to start when that user cannot read the application, naming the setting and the fix', async () => {
+    // The build, inside a folder only root may enter (mkdtemp makes it 0700), as a checkout under
+    // /root or in a private temporary folder is. Dependencies are this tree's (readable).
+    const locked = await mkdtemp(path.join(tmpdir(), 'portcullis-private-'));
+    const app = path.join(locked, 'app');
+    try {
+      await mkdir(path.join(app, 'dist'), { recursive: true });
+      await cp(path.join(repoRoot, 'dist', 'src'), path.join(app, 'dist', 'src'), { recursive: true });
+      for (const part of ['public', 'resources', 'package.json']) await cp(path.join(repoRoot, part), path.join(app, part), { recursive: true });
+      await symlink(path.join(repoRoot, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+      assert.equal((await stat(locked)).mode & 0o777, 0o700);
+
+      const { env, workspace } = await serveEnv({ NODE_ENV: 'development', PORTCULLIS_RUN_AS_USER: testUser });
+      const result = await runCli(['serve'], { entry: path.join(app, 'dist', 'src', 'main.js'), env, cwd: workspace.root, timeoutMs: 60_000 });
+
+      assert.equal(result.code, ExitCode.config, `exits with the configuration code\nstderr: ${result.stderr}`);
+      assert.equal(
+        result.stderr,
+        'portcullis: refusing to start because of the configuration:\n' +
+          `PORTCULLIS_RUN_AS_USER: the user "${testUser}" cannot read ${app}/dist/src, which the server reads while serving. ` +
+          `Fix: let that user read the application's files (for example: chmod o+rX ${locked}), or run as a user that can.\n`,
+      );
+      const logs = parseLogLines(result.stdout);
+      assert.ok(logs.some((line) => line.msg === `dropped root privileges to ${testUser}`), 'the check runs as the user, after the drop');
+      assert.ok(!logs.some((line) => typeof line.listening === 'string'), 'it never says it is listening');
+    } finally {
+      await rm(locked, { recursive: true, force: true });
+    }
   });
 });

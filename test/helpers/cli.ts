@@ -32,6 +32,8 @@ export interface CliOptions {
   /** The working directory (a .env there would be read); defaults to a fresh empty one. */
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** The main.js to run (a copy of the build elsewhere); defaults to this tree's cliEntry. */
+  readonly entry?: string;
 }
 
 /** Every child still alive, so a failing test never leaves a server behind. */
@@ -93,7 +95,7 @@ interface Spawned {
 
 function spawnCli(args: readonly string[], options: CliOptions & { cwd: string }): Spawned {
   const started = Date.now();
-  const child = spawn(process.execPath, [cliEntry, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.entry ?? cliEntry, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
