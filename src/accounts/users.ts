@@ -4,6 +4,7 @@
 
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { sql } from 'kysely';
+import { preparedQuery } from '../storage/prepared-query.js';
 import type { Database, UsersTable } from '../storage/schema.js';
 import type { PublicUser } from './types.js';
 
@@ -23,8 +24,11 @@ export function toPublicUser(row: UserRow): PublicUser {
   };
 }
 
-export function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+// Every signed-in request reads its user fresh: prepared once (storage/prepared-query.ts).
+const userById = preparedQuery(1, (db: Queryable, id) => db.selectFrom('users').selectAll().where('id', '=', id));
+
+export async function findUserById(db: Queryable, id: string): Promise<UserRow | undefined> {
+  return (await userById(db, id))[0];
 }
 
 export function findUserByEmail(db: Queryable, normalisedEmail: string): Promise<UserRow | undefined> {

@@ -6,6 +6,10 @@
 import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type { Db } from '../database.js';
+import { preparedQuery } from '../prepared-query.js';
+
+/** The read of every request that carries a session cookie: prepared once (storage/prepared-query.ts). */
+const sessionById = preparedQuery(1, (db: Db, id) => db.selectFrom('sessions').select(['data', 'idle_expires_at', 'absolute_expires_at', 'last_seen_at']).where('id', '=', id));
 
 export interface SessionTimeouts {
   readonly idleTimeoutMs: number;
@@ -82,11 +86,7 @@ export class KyselySessionStore extends session.Store {
 
   async readSession(sid: string): Promise<session.SessionData | null> {
     const id = hashSessionId(sid);
-    const row = await this.#db
-      .selectFrom('sessions')
-      .select(['data', 'idle_expires_at', 'absolute_expires_at', 'last_seen_at'])
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const [row] = await sessionById(this.#db, id);
     if (row === undefined) return null;
     const now = this.#now();
     if (now >= row.idle_expires_at || now >= row.absolute_expires_at) {

@@ -1,0 +1,58 @@
+// src/storage/prepared-query.ts
+// Kysely builds an immutable query tree and compiles it to SQL on every call. For the reads every
+// signed-in request makes (its session, its user) that cost about as much as running them (issue
+// 8's profile). A prepared query is built and compiled once per database handle; each call then
+// only binds its values. The SQL text is then also the same on every call, so SQLite's statement
+// cache (storage/database.ts) finds it.
+
+import { randomUUID } from 'node:crypto';
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+
+/** Anything Kysely can run a compiled query on: a database or a transaction. */
+type QueryRunner = Pick<Kysely<never>, 'executeQuery'>;
+
+interface Prepared<Row> {
+  readonly query: CompiledQuery<Row>;
+  /** For each parameter of the SQL, which argument fills it (-1: a constant of the query). */
+  readonly slots: readonly number[];
+}
+
+/**
+ * `build(db, ...args)` is called once per database handle with markers in place of the arguments;
+ * each call binds the real ones where the markers were. Arguments must be values the query
+ * compares or stores as they are (not turned into SQL): a marker that does not come out as exactly
+ * one parameter is refused when the query is first prepared.
+ */
+export function preparedQuery<Db extends QueryRunner, Row>(arity: number, build: (db: Db, ...args: string[]) => Compilable<Row>): (db: Db, ...args: string[]) => Promise<Row[]> {
+  // Per handle: a transaction is a handle of its own, prepared when used and dropped with it.
+  const prepared = new WeakMap<Db, Prepared<Row>>();
+  const markers = Array.from({ length: arity }, (_, index) => `prepared-query-argument-${index}-${randomUUID()}`);
+
+  const prepare = (db: Db): Prepared<Row> => {
+    const query = build(db, ...markers).compile();
+    const slots = query.parameters.map((value) => (typeof value === 'string' ? markers.indexOf(value) : -1));
+    markers.forEach((marker, index) => {
+      if (slots.filter((slot) => slot === index).length !== 1 || query.sql.includes(marker)) throw new Error(`prepared query: argument ${index} must be bound exactly once as a parameter`);
+    });
+    return { query, slots };
+  };
+
+  return async (db, ...args) => {
+    if (args.length !== arity) throw new Error(`prepared query: expected ${arity} arguments, got ${args.length}`);
+    let entry = prepared.get(db);
+    if (entry === undefined) {
+      entry = prepare(db);
+      prepared.set(db, entry);
+    }
+    const { query, slots } = entry;
+    const parameters = query.parameters.map((value, index) => {
+      // Both indexes are array positions computed above, never input.
+      // eslint-disable-next-line security/detect-object-injection
+      const slot = slots[index] ?? -1;
+      // eslint-disable-next-line security/detect-object-injection
+      return slot < 0 ? value : args[slot];
+    });
+    const result = await db.executeQuery<Row>({ ...query, parameters });
+    return result.rows;
+  };
+}

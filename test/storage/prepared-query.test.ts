@@ -1,0 +1,73 @@
+// test/storage/prepared-query.test.ts
+// preparedQuery (src/storage/prepared-query.ts): built and compiled once per database handle, the
+// values bound on each call, the same rows as the query builder gives; a query whose argument does
+// not come out as exactly one parameter is refused. On SQLite, and on PostgreSQL when the suite has one.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { openDatabase, migrateToLatest, type Db } from '../../src/storage/database.js';
+import { preparedQuery } from '../../src/storage/prepared-query.js';
+import { createTestDatabase } from '../helpers/databases.js';
+
+describe('prepared queries', () => {
+  let folder: string;
+  let db: Db;
+  let close: () => Promise<void>;
+  before(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'portcullis-prepared-'));
+    const database = await createTestDatabase(folder);
+    db = openDatabase(database.config);
+    await migrateToLatest(db);
+    close = async () => {
+      await db.destroy();
+      await database.drop();
+    };
+    const now = Date.now();
+    for (const [id, email] of [['u1', 'one@example.com'], ['u2', 'two@example.com']] as const) {
+      await db.insertInto('users').values({ id, email, password_hash: 'x', role: 'user', created_at: now, password_changed_at: now, updated_at: now }).execute();
+    }
+  });
+  after(async () => {
+    await close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('builds once per handle and binds each call\'s values, giving the builder\'s rows', async () => {
+    let builds = 0;
+    const byId = preparedQuery(1, (handle: Db, id) => {
+      builds += 1;
+      return handle.selectFrom('users').select(['id', 'email']).where('id', '=', id);
+    });
+    assert.deepEqual(await byId(db, 'u1'), [{ id: 'u1', email: 'one@example.com' }]);
+    assert.deepEqual(await byId(db, 'u2'), [{ id: 'u2', email: 'two@example.com' }]);
+    assert.deepEqual(await byId(db, 'nobody'), []);
+    // A hostile value is a value: bound, never SQL.
+    assert.deepEqual(await byId(db, "u1' or '1'='1"), []);
+    assert.equal(builds, 1);
+    assert.deepEqual(await byId(db, 'u1'), await db.selectFrom('users').select(['id', 'email']).where('id', '=', 'u1').execute());
+    await db.transaction().execute(async (trx) => {
+      assert.deepEqual(await byId(trx as unknown as Db, 'u2'), [{ id: 'u2', email: 'two@example.com' }]);
+    });
+    assert.equal(builds, 2, 'a transaction is a handle of its own');
+  });
+
+  it('keeps the query\'s own constants and binds several arguments in their places', async () => {
+    const byEmailAndId = preparedQuery(2, (handle: Db, email, id) => handle.selectFrom('users').select('id').where('disabled_at', 'is', null).where('email', '=', email).where('id', '!=', 'never').where('id', '=', id));
+    assert.deepEqual(await byEmailAndId(db, 'two@example.com', 'u2'), [{ id: 'u2' }]);
+    assert.deepEqual(await byEmailAndId(db, 'two@example.com', 'u1'), []);
+  });
+
+  it('refuses an argument that is not one parameter, and a wrong number of arguments', async () => {
+    const twice = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where('id', '=', id).where('email', '!=', id));
+    await assert.rejects(twice(db, 'u1'), /argument 0 must be bound exactly once/);
+    // A literal is written into the SQL text: that would freeze the first call's value. Refused.
+    const inlined = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where(sql<boolean>`id = ${sql.lit(id)}`));
+    await assert.rejects(inlined(db, 'u1'), /argument 0 must be bound exactly once/);
+    const one = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where('id', '=', id));
+    await assert.rejects(one(db), /expected 1 arguments, got 0/);
+  });
+});
