@@ -129,8 +129,8 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
 
   // Keys already over their limit are refused from memory until their window ends (the 429 path
   // an attacker hits costs no write to the shared store; storage/rate-limit/refusal-cache.ts).
-  const limiter = (name: string, limit: number, extra: Partial<Options>) =>
-    rateLimit({ ...base, limit, identifier: name, store: new RefusalCachingStore(storeFor(name)), passOnStoreError: false, ...extra });
+  const limiter = (name: string, limit: number, extra: Partial<Options>, store = new RefusalCachingStore(storeFor(name))) =>
+    rateLimit({ ...base, limit, identifier: name, store, passOnStoreError: false, ...extra });
 
   const authLimiter = limiter('auth', limits.authMax, { skip: (req) => safeMethods.has(req.method) || !isAuthPath(req.path) });
 
@@ -138,7 +138,7 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
   // asynchronous round (seven awaits, validations, a SHA-256 per request): the 429 path must be
   // cheap, it is what an attacker floods (issue 8). Everything else goes through the library.
   const generalStore = new RefusalCachingStore(storeFor('general'));
-  const generalLimiter = rateLimit({ ...base, limit: limits.generalMax, identifier: 'general', store: generalStore, passOnStoreError: true });
+  const generalLimiter = limiter('general', limits.generalMax, { passOnStoreError: true }, generalStore);
 
   return {
     // Public pages keep working while the shared store is away; the auth limits below do not.

@@ -11,6 +11,7 @@ import http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import session from 'express-session';
 import { deferSession, mayHaveSessionCookie } from '../../src/security/deferred-session.js';
+import { regenerateSession, saveSession } from '../../src/web/session-state.js';
 import { request } from '../helpers/https-client.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -18,12 +19,6 @@ declare module 'express-session' {
   interface SessionData {
     note?: string;
   }
-}
-
-/** Settles a promise from a Node-style callback's error. */
-function settle(error: unknown, resolve: () => void, reject: (reason: Error) => void): void {
-  if (error === undefined || error === null) resolve();
-  else reject(error instanceof Error ? error : new Error('session store failed'));
 }
 
 /** A plain-HTTP app with real express-session and its MemoryStore, every request deferred. */
@@ -56,7 +51,8 @@ async function startDeferredApp(route: (req: Request, res: Response) => void | P
   const count = () =>
     new Promise<number>((resolve, reject) => {
       store.length((error: unknown, length) => {
-        settle(error, resolve.bind(null, length ?? 0), reject);
+        if (error === undefined || error === null) resolve(length ?? 0);
+        else reject(error instanceof Error ? error : new Error('session store failed'));
       });
     });
   return { url, count, lateErrors, close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })) };
@@ -118,17 +114,9 @@ describe('deferred sessions', () => {
   it('makes the real session for its methods and its id (regenerate, save, sessionID)', async () => {
     const app = await startDeferredApp(async (req, res) => {
       const before = req.sessionID;
-      await new Promise<void>((resolve, reject) => {
-        req.session.regenerate((error: unknown) => {
-          settle(error, resolve, reject);
-        });
-      });
+      await regenerateSession(req);
       req.session.note = 'after regenerate';
-      await new Promise<void>((resolve, reject) => {
-        req.session.save((error: unknown) => {
-          settle(error, resolve, reject);
-        });
-      });
+      await saveSession(req);
       res.json({ before, after: req.sessionID, idMatches: req.session.id === req.sessionID });
     });
     try {
