@@ -6,11 +6,12 @@ import type session from 'express-session';
 import type { MfaService } from './accounts/mfa/service.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './observability/logger.js';
-import { requestContext } from './observability/request-context.js';
+import { accessLogOf, requestContext } from './observability/request-context.js';
 import type { AppMonitoring } from './observability/monitoring.js';
 import { attachSecurityMetrics } from './observability/metrics.js';
 import { createCsrfProtection } from './security/csrf.js';
-import { securityHeaders } from './security/headers.js';
+import { securityHeaderList, securityHeaders } from './security/headers.js';
+import { createEarlyRefusal } from './security/early-refusal.js';
 import { createSessionGate, type StateBackend } from './security/availability.js';
 import type { SignInProtection } from './security/brute-force.js';
 import type { RateLimiters } from './security/rate-limit.js';
@@ -97,7 +98,20 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     signInProtection,
   };
 
-  // 0. Metrics: request durations by route template, timed from the very first middleware, and
+  const headerOptions = { hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload };
+
+  // 0. A client the general limit has already refused this window: refused again before any
+  //    other work, with the answer the chain would give, logged and counted (early-refusal.ts).
+  app.use(
+    createEarlyRefusal({
+      knownRefusal: rateLimiters.knownRefusal,
+      securityHeaders: securityHeaderList(headerOptions),
+      renderErrorPage,
+      accessLog: accessLogOf(logger),
+      metrics: monitoring?.metrics,
+    }),
+  );
+  //    Metrics: request durations by route template, timed from the very first middleware, and
   //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
   if (monitoring !== undefined) {
     attachSecurityMetrics(app, monitoring.metrics.security);
@@ -106,7 +120,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // 1. Who is asking, and the headers every answer carries (errors included).
   app.use(requestContext(logger));
   //    (Helmet's headers, with the few it does not cover, computed once: security/headers.ts.)
-  app.use(securityHeaders({ hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload }));
+  app.use(securityHeaders(headerOptions));
   // 2. Requests refused before any work: TRACE; then health checks, which a supervisor may ask
   //    over plain HTTP on loopback behind a proxy and which reveal nothing; then plain HTTP
   //    through a proxy and undecodable paths.
@@ -117,7 +131,8 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // 3. Cheap answers that need no session: static assets.
   app.use('/assets', scripts.handler);
   app.use('/assets', createStaticAssets());
-  //    Everything past here counts against the client address's general limit.
+  //    Everything past here counts against the client address's general limit (whose known
+  //    offenders were already refused at 0).
   app.use(rateLimiters.general);
   //    Browsers' CSP violation reports: their own content types, no session, no form token (the
   //    narrow CSRF exemption is explained in web/routes/csp-reports.ts); 8 KiB, rate limited.

@@ -13,8 +13,8 @@
 //          [--profile DIR] [--compare-with DIR [--compare-label TEXT]]
 //          (--compare-with adds Portcullis on SQLite built in another checkout, say from before a
 //          change, to the throughput cases, measured in the same run; --cases keeps the throughput cases whose id starts with one of the
-//          given prefixes, e.g. sqlite.public; --profile writes the Portcullis processes' CPU
-//          profiles (node --cpu-prof) to DIR)
+//          given prefixes, e.g. sqlite.public; --profile writes every server's CPU profile
+//          (node --cpu-prof) to DIR)
 //        PORTCULLIS_BENCH_DATABASE_URL=postgres://... PORTCULLIS_BENCH_REDIS_URL=redis://... adds
 //        Portcullis on PostgreSQL + Redis (a database is created and dropped; keys under a prefix
 //        of its own are deleted afterwards).
@@ -132,12 +132,18 @@ async function cleanUp() {
   if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
 }
 
+/** node --cpu-prof for a server under test when --profile DIR is given (baselines included). */
+function profileArgs(name) {
+  return args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`, `--cpu-prof-name=${name}.cpuprofile`];
+}
+
 async function startBaseline(name, script, env = {}) {
   const child = await startChild({
     name,
     script: path.join(import.meta.dirname, 'servers', script),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', BENCH_CERT: tls.cert, BENCH_KEY: tls.key, BENCH_EMAIL: benchEmail, BENCH_PASSWORD: benchPassword, ...env },
     logFile: path.join(workDir, `${name}.log`),
+    execArgv: profileArgs(name),
   });
   children.push(child);
   return { name, url: child.ready.url, pid: child.pid, child };
@@ -151,7 +157,7 @@ async function startInstance(name, options = {}) {
     ...(options.backend === 'postgres' ? { postgresAdminUrl, redisUrl } : {}),
     ...(options.root === undefined ? {} : { root: options.root }),
     env: options.env ?? {},
-    execArgv: [...(args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`, `--cpu-prof-name=${name}.cpuprofile`]), ...(options.execArgv ?? [])],
+    execArgv: [...profileArgs(name), ...(options.execArgv ?? [])],
   });
   children.push(instance);
   return instance;

@@ -51,7 +51,8 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
 
 export type ErrorPageRenderer = (error: AppError, requestId: string) => string;
 
-function wantsHtml(req: Request): boolean {
+/** A page for browsers (they ask for HTML first), JSON for the API and for everything else. */
+export function wantsHtml(req: Request): boolean {
   if (req.path.startsWith('/api/')) return false;
   return req.accepts(['json', 'html']) === 'html';
 }

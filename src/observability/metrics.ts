@@ -34,6 +34,11 @@ export interface Metrics {
   countAudited(signals: readonly SecuritySignal[]): void;
   /** The request-duration histogram (and unattributed 429s); mount first, before anything answers. */
   readonly httpMiddleware: RequestHandler;
+  /**
+   * Records one answer in the request-duration histogram, for answers written before
+   * httpMiddleware runs (security/early-refusal.ts). `route` is a template or "unmatched".
+   */
+  readonly observeAnswer: (method: string, route: string, status: number, seconds: number) => void;
   /** The metrics listener's handler: GET /metrics, and a plain 404 for anything else. */
   readonly handler: RequestListener;
 }
@@ -209,6 +214,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  const observeAnswer = (method: string, route: string, status: number, seconds: number): void => {
+    httpDuration.observe({ method: knownMethods.has(method) ? method : 'OTHER', route, status_class: statusClass(status) }, seconds);
+  };
+
   const httpMiddleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
     // Express assigns req.route when a route matches; catch that moment to remember the mount
@@ -227,7 +236,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const template = route === undefined ? 'unmatched' : `${mount}${templateOf(route.path)}`;
-      httpDuration.observe({ method: knownMethods.has(req.method) ? req.method : 'OTHER', route: template, status_class: statusClass(res.statusCode) }, seconds);
+      observeAnswer(req.method, template, res.statusCode, seconds);
       if (res.statusCode === 429 && res.locals.rateLimitCounted !== true) {
         security.rateLimited(refusingLimiter(res.getHeader('RateLimit')) ?? 'unattributed');
       }
@@ -252,5 +261,5 @@ export function createMetrics(options: MetricsOptions): Metrics {
     );
   };
 
-  return { registry, security, countAudited: (signals) => { signals.forEach(count); }, httpMiddleware, handler };
+  return { registry, security, countAudited: (signals) => { signals.forEach(count); }, httpMiddleware, observeAnswer, handler };
 }

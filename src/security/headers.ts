@@ -126,6 +126,11 @@ function runHeaderMiddleware(options: HeaderOptions): ReadonlyArray<readonly [st
   return Object.freeze([...headers.values()]);
 }
 
+/** The headers Helmet and extraSecurityHeaders set, as Helmet spells them, in order. */
+export function securityHeaderList(options: HeaderOptions): ReadonlyArray<readonly [string, string]> {
+  return runHeaderMiddleware(options);
+}
+
 /**
  * The headers Helmet and extraSecurityHeaders set, by lower-case name, so that answers written
  * outside Express (parser errors, the redirect listener) carry the same headers.
@@ -141,7 +146,7 @@ export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<stri
  * Routes may still override a header (static assets set their own Cache-Control).
  */
 export function securityHeaders(options: HeaderOptions): RequestHandler {
-  const headers = runHeaderMiddleware(options);
+  const headers = securityHeaderList(options);
   return function setSecurityHeaders(_req, res, next) {
     for (const [name, value] of headers) res.setHeader(name, value);
     next();

@@ -71,6 +71,18 @@ export interface RateLimiters {
    * `router.use(limiters.strict('mfa-setup', 10))`. Fails closed.
    */
   strict(name: string, limit: number): RequestHandler;
+  /**
+   * The general limit's refusal of `address` when the address is already over it this window
+   * (counted as one more hit), else undefined: what lets a flood be answered before any other work.
+   */
+  readonly knownRefusal: (address: string) => KnownRefusal | undefined;
+}
+
+/** A refusal the general limit already decided: its limiter's name and the headers it sends. */
+export interface KnownRefusal {
+  readonly limiter: string;
+  /** RateLimit, RateLimit-Policy and Retry-After, exactly as express-rate-limit sets them. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** How often one identical complaint from express-rate-limit (or its store) is logged. */
@@ -129,44 +141,44 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
 
   // Keys already over their limit are refused from memory until their window ends (the 429 path
   // an attacker hits costs no write to the shared store; storage/rate-limit/refusal-cache.ts).
-  const limiter = (name: string, limit: number, extra: Partial<Options>, store = new RefusalCachingStore(storeFor(name))) =>
-    rateLimit({ ...base, limit, identifier: name, store, passOnStoreError: false, ...extra });
+  // A request the limiter does not apply to never enters express-rate-limit's asynchronous round
+  // (two awaits and a promise chain, on every request for each limiter: issue 8's profile); the
+  // library's own skip would give the same answer, later.
+  const limiter = (name: string, limit: number, { appliesTo, ...extra }: Partial<Options> & { appliesTo?: (req: Request) => boolean }, store = new RefusalCachingStore(storeFor(name))): RequestHandler => {
+    const middleware = rateLimit({ ...base, limit, identifier: name, store, passOnStoreError: false, ...extra });
+    if (appliesTo === undefined) return middleware;
+    return (req, res, next) => {
+      if (appliesTo(req)) void middleware(req, res, next);
+      else next();
+    };
+  };
 
-  const authLimiter = limiter('auth', limits.authMax, { skip: (req) => safeMethods.has(req.method) || !isAuthPath(req.path) });
+  const authLimiter = limiter('auth', limits.authMax, { appliesTo: (req) => !safeMethods.has(req.method) && isAuthPath(req.path) });
 
-  // The general limit refuses a client already known to be over it before express-rate-limit's
-  // asynchronous round (seven awaits, validations, a SHA-256 per request): the 429 path must be
-  // cheap, it is what an attacker floods (issue 8). Everything else goes through the library.
+  // A client the general limit has refused is refused again from memory until its window ends,
+  // before any other work (security/early-refusal.ts): the 429 path must be cheap, it is what an
+  // attacker floods (issue 8). The first refusal, and every other request, go through the library.
   const generalStore = new RefusalCachingStore(storeFor('general'));
-  const generalLimiter = limiter('general', limits.generalMax, { passOnStoreError: true }, generalStore);
 
   return {
     // Public pages keep working while the shared store is away; the auth limits below do not.
-    general: refuseKnownOffenders({ name: 'general', limit: limits.generalMax, windowMs: limits.windowMs, store: generalStore, limiter: generalLimiter }),
+    general: limiter('general', limits.generalMax, { passOnStoreError: true }, generalStore),
+    knownRefusal: knownRefusals('general', limits.generalMax, limits.windowMs, generalStore),
     auth: authLimiter,
     email: limiter('email', limits.emailMax, {
-      skip: (req) => req.method !== 'POST' || !emailLimitedPaths.includes(req.path) || emailKey(req) === undefined,
+      appliesTo: (req) => req.method === 'POST' && emailLimitedPaths.includes(req.path) && emailKey(req) !== undefined,
       keyGenerator: (req) => emailKey(req) ?? '',
     }),
-    strict: (name, limit) => limiter(name, limit, { skip: (req) => safeMethods.has(req.method) }),
+    strict: (name, limit) => limiter(name, limit, { appliesTo: (req) => !safeMethods.has(req.method) }),
   };
 }
 
-interface FastRefusalOptions {
-  readonly name: string;
-  readonly limit: number;
-  readonly windowMs: number;
-  readonly store: RefusalCachingStore;
-  /** The express-rate-limit middleware built on `store`, with the default (address) key. */
-  readonly limiter: RequestHandler;
-}
-
 /**
- * Answers a client the store already refused as express-rate-limit would (the same draft-8
- * headers, Retry-After, RATE_LIMITED through the central error handler), from memory; every other
- * request goes to `limiter`. The key is the library's default: the client address, IPv6 by /56.
+ * The general limit's answer for an address it has already refused this window, as express-rate-limit
+ * words it (the draft-8 headers with the key's partition, and Retry-After), counted as one more hit;
+ * undefined for any other address. The key is the library's default: the address, IPv6 by /56.
  */
-function refuseKnownOffenders({ name, limit, windowMs, store, limiter }: FastRefusalOptions): RequestHandler {
+function knownRefusals(name: string, limit: number, windowMs: number, store: RefusalCachingStore): (address: string) => KnownRefusal | undefined {
   const windowSeconds = Math.ceil(windowMs / 1000);
   // The policy header names the key's partition as express-rate-limit does (a SHA-256 prefix);
   // kept per refused key so a flood hashes nothing. Bounded: cleared when full.
@@ -180,18 +192,19 @@ function refuseKnownOffenders({ name, limit, windowMs, store, limiter }: FastRef
     }
     return partition;
   };
-  return function rateLimitWithFastRefusal(req, res, next) {
-    const key = req.ip === undefined ? undefined : ipKeyGenerator(req.ip);
-    const refusal = key === undefined ? undefined : store.refusalOf(key);
-    if (refusal === undefined || key === undefined) {
-      limiter(req, res, next);
-      return;
-    }
-    const seconds = Math.max(0, Math.ceil((refusal.resetAt - Date.now()) / 1000));
-    res.append('RateLimit', `"${name}"; r=0; t=${seconds}`);
-    res.append('RateLimit-Policy', `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`);
-    res.setHeader('Retry-After', String(seconds));
-    next(new AppError('RATE_LIMITED'));
+  return (address) => {
+    const key = ipKeyGenerator(address);
+    const refusal = store.refusalOf(key);
+    if (refusal === undefined) return undefined;
+    const seconds = String(Math.max(0, Math.ceil((refusal.resetAt - Date.now()) / 1000)));
+    return {
+      limiter: name,
+      headers: [
+        ['RateLimit', `"${name}"; r=0; t=${seconds}`],
+        ['RateLimit-Policy', `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`],
+        ['Retry-After', seconds],
+      ],
+    };
   };
 }
 

@@ -33,6 +33,8 @@ async function rateLimitedCount(server: TestServer): Promise<number> {
 
 describe('the general limit, per client address', () => {
   let server: TestServer;
+  /** The first 429's headers: express-rate-limit's answer through the chain. */
+  let libraryRefusalHeaders: Record<string, unknown> | undefined;
   before(async () => {
     server = await startTestServer({ PORTCULLIS_RATE_LIMIT_MAX: '10' });
   });
@@ -57,11 +59,14 @@ describe('the general limit, per client address', () => {
     assert.equal(body.error.message, 'Too many requests. Wait a moment and try again.');
     assert.equal(body.error.requestId, refused.headers['x-request-id']);
     assert.equal(refused.headers['cache-control'], 'no-store');
+    libraryRefusalHeaders = refused.headers;
   });
 
   it('answers later refusals from memory exactly as the limiter answered the first, and counts each', async () => {
     // The first 429 came from express-rate-limit and the shared store; from then on the address is
-    // refused before the library runs (security/rate-limit.ts). A client must not tell them apart.
+    // refused by the app's first middleware (security/early-refusal.ts). A client must not tell
+    // them apart: the same headers with the same values, apart from the request id, the date and
+    // the seconds left.
     const metricsBefore = await rateLimitedCount(server);
     const answers = [];
     for (let index = 0; index < 3; index += 1) answers.push(await server.request('/', { headers: json }));
@@ -77,6 +82,10 @@ describe('the general limit, per client address', () => {
       assert.equal(answer.headers['content-security-policy'] !== undefined && answer.headers['strict-transport-security'] !== undefined, true, 'the security headers too');
     }
     assert.equal(await rateLimitedCount(server), metricsBefore + 3, 'each refusal is counted under the general limiter');
+    assert.ok(libraryRefusalHeaders !== undefined, 'the first test kept the library\'s refusal');
+    const varying = new Set(['x-request-id', 'date', 'ratelimit', 'retry-after']);
+    const comparable = (headers: Record<string, unknown>) => Object.fromEntries(Object.entries(headers).filter(([name]) => !varying.has(name)));
+    for (const answer of answers) assert.deepEqual(comparable(answer.headers), comparable(libraryRefusalHeaders));
   });
 
   it('answers a browser with the error page, in the same words', async () => {
