@@ -55,6 +55,22 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
   const refusal = new AppError('RATE_LIMITED');
   // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
   const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
+  // The JSON body is the same but for the request id: errorBody's text cut where the id goes.
+  const marker = 'request-id-goes-here';
+  const [jsonBefore = '', jsonAfter = ''] = JSON.stringify(errorBody(refusal, marker)).split(JSON.stringify(marker));
+  // Page or JSON depends only on the path and the Accept header; a flood repeats one Accept, so
+  // the negotiation's answer is kept per header value (bounded: cleared when full).
+  const pageByAccept = new Map<string, boolean>();
+  const wantsPage = (req: Request): boolean => {
+    const accept = req.headers.accept ?? '';
+    let page = pageByAccept.get(accept);
+    if (page === undefined) {
+      page = wantsHtml(req);
+      if (pageByAccept.size >= 100) pageByAccept.clear();
+      pageByAccept.set(accept, page);
+    }
+    return page && !req.path.startsWith('/api/');
+  };
   return function refuseKnownOffenders(req, res, next) {
     // Asked in this order because knownRefusal counts the hit, as the limit in the chain would.
     const address = answeredBeforeTheLimit(req) ? undefined : req.ip;
@@ -65,9 +81,9 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     }
     const started = process.hrtime.bigint();
     const requestId = requestIdFor(req);
-    const html = wantsHtml(req);
-    const body = html ? renderErrorPage(refusal, requestId) : JSON.stringify(errorBody(refusal, requestId));
-    const headers = [...fixedHeaders, 'X-Request-Id', requestId];
+    const html = wantsPage(req);
+    const body = html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter;
+    const headers = fixedHeaders.concat('X-Request-Id', requestId);
     for (const [name, value] of known.headers) headers.push(name, value);
     headers.push('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)));
     res.writeHead(refusal.status, headers);

@@ -148,6 +148,8 @@ describe('refusing a known offender before any other work', () => {
   });
 
   it('answers the API in JSON even to a browser', async () => {
+    // The same Accept header just got a page: the API's answer still depends on its path.
+    assert.equal((await send('/account', { headers: { accept: 'text/html' } })).headers.get('content-type'), 'text/html; charset=utf-8');
     const answer = await send('/api/v1/me', { headers: { accept: 'text/html' } });
     assert.equal(answer.status, 429);
     assert.equal(answer.headers.get('content-type'), 'application/json; charset=utf-8');
