@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { measure } from './lib/load.mjs';
-import { residentBytes, startChild } from './lib/children.mjs';
+import { cpuSeconds, mainThreadCpuSeconds, residentBytes, startChild } from './lib/children.mjs';
 import { benchEmail, benchPassword, httpsRequest, startPortcullis } from './lib/portcullis.mjs';
 import { formatNumber, formatRatios, formatSeries, median, pairedRatios } from './lib/stats.mjs';
 
@@ -341,11 +341,17 @@ try {
       await probe.stop();
       return probe.ready.hashesPerSecond;
     };
+    // Where the server's CPU went during the flood: all of it, and its main thread's share (the
+    // event loop; the rest is libuv's pool hashing), per sign-in. On two cores, every millisecond
+    // the main thread spends is one the hashing threads do not get.
     const flood = async (target, cost, bodies, headers, expectStatus, probe) => {
       if (probe !== undefined) await probe.request({ type: 'eld-start' });
+      const before = target.pid === undefined ? undefined : { all: cpuSeconds(target.pid), main: mainThreadCpuSeconds(target.pid) };
       const figures = await measure({ url: target.url, path: target.path, method: 'POST', headers, body: bodies[0], bodies, connections: settings.signInConnections, durationSec: settings.signInSec, warmupSec: 0, expectStatus });
+      const perSignIn = (seconds) => (figures.total === 0 ? undefined : (seconds * 1000) / figures.total);
+      const cpu = before === undefined ? undefined : { allMs: perSignIn(cpuSeconds(target.pid) - before.all), mainMs: perSignIn(mainThreadCpuSeconds(target.pid) - before.main) };
       const delay = probe === undefined ? undefined : await probe.request({ type: 'eld-read' });
-      return { figures, delay };
+      return { figures, delay, cpu };
     };
     // One account per connection. Portcullis counts a sign-in from an unknown browser as a failure
     // of its account before evaluating it (storage/brute-force/port.ts: concurrent guesses cannot
@@ -367,7 +373,7 @@ try {
         label,
         cost: instance.config.passwords.bcryptCost,
         run: () =>
-          flood({ url: instance.url, path: '/api/v1/auth/sign-in' }, instance.config.passwords.bcryptCost, signInBodies, { 'content-type': 'application/json', accept: 'application/json', origin: instance.publicOrigin }, 200, instance.child),
+          flood({ url: instance.url, pid: instance.pid, path: '/api/v1/auth/sign-in' }, instance.config.passwords.bcryptCost, signInBodies, { 'content-type': 'application/json', accept: 'application/json', origin: instance.publicOrigin }, 200, instance.child),
       });
     }
     if (wants('guide')) {
@@ -375,13 +381,17 @@ try {
       // The guide's stack has one user and no per-account throttle: every connection signs it in.
       subjects.push({ label: "guide's stack", cost: 10, run: () => flood({ url: guide.url, pid: guide.pid, path: '/login' }, 10, [JSON.stringify({ email: benchEmail, password: benchPassword })], { 'content-type': 'application/json' }, 200, undefined) });
     }
-    for (const subject of subjects) subject.row = { label: subject.label, cost: subject.cost, hashes: [], signIns: [], p99: [], delayP99: [], delayMax: [], statuses: [], unexpected: 0 };
+    for (const subject of subjects) subject.row = { label: subject.label, cost: subject.cost, hashes: [], signIns: [], p99: [], delayP99: [], delayMax: [], cpuMs: [], mainThreadMs: [], statuses: [], unexpected: 0 };
     for (let rep = 1; rep <= settings.reps; rep += 1) {
       for (const subject of subjects) {
         const row = subject.row;
         progress(`rep ${rep}/${settings.reps}: bcrypt cost ${subject.cost} limit, then sign-in flood on ${subject.label}`);
         row.hashes.push(await bcryptLimit(subject.cost));
-        const { figures, delay } = await subject.run();
+        const { figures, delay, cpu } = await subject.run();
+        if (cpu?.allMs !== undefined && cpu.mainMs !== undefined) {
+          row.cpuMs.push(cpu.allMs);
+          row.mainThreadMs.push(cpu.mainMs);
+        }
         row.signIns.push(figures.total / figures.durationSec);
         row.p99.push(figures.latency.p99);
         row.statuses.push({ ...figures.statuses, errors: figures.errors, timeouts: figures.timeouts });
@@ -495,13 +505,13 @@ if (results.throughput.length > 0) {
   lines.push('');
 }
 if (results.signIn.length > 0) {
-  lines.push(`Sign-in flood: ${settings.signInConnections} connections posting the right password for ${settings.signInSec} s, each connection for an account of its own on Portcullis (one account's concurrent sign-ins from unknown browsers meet its throttle by design); bcrypt's limit measured just before each flood in a separate process (${settings.signInConnections} comparisons in flight, Node's default thread pool of 4). Event-loop delay from the server's debug channel (monitorEventLoopDelay at 1 ms resolution, over the flood).`);
+  lines.push(`Sign-in flood: ${settings.signInConnections} connections posting the right password for ${settings.signInSec} s, each connection for an account of its own on Portcullis (one account's concurrent sign-ins from unknown browsers meet its throttle by design); bcrypt's limit measured just before each flood in a separate process (${settings.signInConnections} comparisons in flight, Node's default thread pool of 4). Event-loop delay from the server's debug channel (monitorEventLoopDelay at 1 ms resolution, over the flood). Server CPU per sign-in from /proc over the flood: the whole process, and its main thread (the event loop; the rest is the hashing threads).`);
   lines.push('');
-  lines.push('| server | bcrypt cost | bcrypt limit (hashes/s) | sign-ins/s | share of the limit | sign-in p99 ms | event-loop delay p99 ms | max ms |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| server | bcrypt cost | bcrypt limit (hashes/s) | sign-ins/s | share of the limit | sign-in p99 ms | event-loop delay p99 ms | max ms | server CPU ms/sign-in | main thread ms/sign-in |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const entry of results.signIn) {
     const status = entry.unexpected > 0 ? ` (${entry.unexpected} failed)` : '';
-    lines.push(`| ${entry.label} | ${entry.cost} | ${formatSeries(entry.hashes, 1)} | ${formatSeries(entry.signIns, 1)}${status} | ${formatRatios(entry.ratio)} | ${formatSeries(entry.p99)} | ${entry.delayP99.length > 0 ? formatSeries(entry.delayP99, 1) : 'n/a'} | ${entry.delayMax.length > 0 ? formatSeries(entry.delayMax, 1) : 'n/a'} |`);
+    lines.push(`| ${entry.label} | ${entry.cost} | ${formatSeries(entry.hashes, 1)} | ${formatSeries(entry.signIns, 1)}${status} | ${formatRatios(entry.ratio)} | ${formatSeries(entry.p99)} | ${entry.delayP99.length > 0 ? formatSeries(entry.delayP99, 1) : 'n/a'} | ${entry.delayMax.length > 0 ? formatSeries(entry.delayMax, 1) : 'n/a'} | ${entry.cpuMs.length > 0 ? formatSeries(entry.cpuMs, 1) : 'n/a'} | ${entry.mainThreadMs.length > 0 ? formatSeries(entry.mainThreadMs, 1) : 'n/a'} |`);
   }
   lines.push('');
 }

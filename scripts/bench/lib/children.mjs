@@ -101,7 +101,16 @@ export function residentBytes(pid) {
  * other work disturbs much less than requests per second.
  */
 export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return ticksOf(`/proc/${pid}/stat`);
+}
+
+/** CPU time of a process's main thread (its event loop: JavaScript, not libuv's pool), in seconds. */
+export function mainThreadCpuSeconds(pid) {
+  return ticksOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function ticksOf(file) {
+  const stat = readFileSync(file, 'utf8');
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
