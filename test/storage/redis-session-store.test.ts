@@ -87,6 +87,16 @@ describe('RedisSessionStore', () => {
     assert.equal(await seen(), clock);
   });
 
+  it('does not bring back a session it inserted that was revoked before the same request saved it again', async () => {
+    const fresh = sessionFor('user-1');
+    await store.writeSession('fresh', fresh);
+    assert.equal(await store.revokeAllForUser('user-1'), 1);
+    fresh.client = { ip: '10.0.0.1', userAgent: 'x' };
+    await store.writeSession('fresh', fresh);
+    assert.equal(await store.readSession('fresh'), null);
+    assert.deepEqual(await keysOf('sess:*'), []);
+  });
+
   it('does not bring back a session revoked while a request was still using it', async () => {
     await store.writeSession('revoked', sessionFor('user-1'));
     const inFlight = await store.readSession('revoked');

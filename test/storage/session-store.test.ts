@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { SessionData } from 'express-session';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import session, { type SessionData } from 'express-session';
+import { regenerateSession, saveSession } from '../../src/web/session-state.js';
 import type { Db } from '../../src/storage/database.js';
 import { openTestDb } from '../helpers/databases.js';
 import { hashSessionId, KyselySessionStore } from '../../src/storage/sessions/kysely-session-store.js';
@@ -93,6 +97,50 @@ describe('KyselySessionStore', () => {
     // The in-flight request finishes and saves what it loaded.
     await store.writeSession('revoked', { ...inFlight, client: { ip: '10.0.0.1', userAgent: 'x' } });
     assert.equal(await store.readSession('revoked'), null);
+  });
+
+  it('does not bring back a session it inserted that was revoked before the same request saved it again', async () => {
+    // Sign-in: the new session is saved at once, then express-session saves it again at the end.
+    const fresh = sessionFor('user-1');
+    await store.writeSession('fresh', fresh);
+    assert.equal(await store.revokeAllForUser('user-1'), 1);
+    fresh.client = { ip: '10.0.0.1', userAgent: 'x' };
+    await store.writeSession('fresh', fresh);
+    assert.equal(await store.readSession('fresh'), null);
+    assert.deepEqual(Object.keys(fresh).sort(), ['client', 'cookie', 'userId'], 'what marks it stays out of express-session\'s change check');
+  });
+
+  it('keeps a session revoked between sign-in\'s save and the end of the request revoked, through express-session', async () => {
+    // The real middleware: regenerate and save as startUserSession does, then every session of the
+    // user ends (another device's "sign out everywhere") before the answer is sent.
+    const app = express();
+    app.use(session({ name: 'sid', secret: 'test-secret', store, resave: false, saveUninitialized: false, cookie: { secure: false } }));
+    let sid = '';
+    app.post('/sign-in', async (req, res) => {
+      await regenerateSession(req);
+      req.session.userId = 'user-1';
+      await saveSession(req);
+      sid = req.sessionID;
+      assert.equal(await store.revokeAllForUser('user-1'), 1);
+      res.send('signed in');
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sign-in`, { method: 'POST' });
+      assert.equal(answer.status, 200);
+      // express-session's own save has run by the time the answer ends.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.notEqual(sid, '');
+      assert.equal(await store.readSession(sid), null, 'the revoked session was not written back');
+      assert.equal((await db.selectFrom('sessions').select('id').execute()).length, 0);
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    }
   });
 
   it('lists a user\'s live sessions and revokes one by its hashed id, and only theirs', async () => {

@@ -42,6 +42,21 @@ export function isRecentlySeen(data: session.SessionData, now: number, intervalM
   return typeof seenAt === 'number' && seenAt >= now - intervalMs;
 }
 
+/**
+ * Marks a session just inserted as one that exists in the store, as a read does, with its activity
+ * recorded now. express-session saves a regenerated session (sign-in, re-authentication) again at
+ * the end of the request, having lost track of the save made meanwhile; as an insert, that wrote
+ * back a session revoked in between (every other session of the user ended, or the account
+ * disabled). Now it can only update. A touch later in the same request has nothing to record.
+ * Not enumerable, so neither express-session's check for changes nor the stored JSON sees them;
+ * a session loaded from the store already has both and is left alone.
+ */
+export function markInserted(data: session.SessionData, now: number): void {
+  if (Object.hasOwn(data, 'persisted') || Object.hasOwn(data, 'seenAt')) return;
+  Object.defineProperty(data, 'persisted', { value: true, enumerable: false, configurable: true, writable: true });
+  Object.defineProperty(data, 'seenAt', { value: now, enumerable: false, configurable: true, writable: true });
+}
+
 function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
   promise.then(
     (value) => callback?.(null, value),
@@ -122,6 +137,7 @@ export class KyselySessionStore extends session.Store {
       .values({ id, created_at: now, absolute_expires_at: now + this.#timeouts.absoluteTimeoutMs, ...columns })
       .onConflict((conflict) => conflict.column('id').doUpdateSet(columns))
       .execute();
+    markInserted(data, now);
   }
 
   async recordActivity(sid: string): Promise<void> {

@@ -5,7 +5,8 @@
 //   - entries are keyed by SHA-256 of the session id, never the id itself;
 //   - idle and absolute limits are enforced on the server, whatever the cookie says;
 //   - a session deleted (signed out, revoked, expired) is never written back by a request that
-//     was still in flight when it ended: saving a session loaded from the store only updates.
+//     was still in flight when it ended: saving a session loaded from the store, or already
+//     written by this request, only updates.
 
 import type session from 'express-session';
 import type { StoredSessionSummary } from './kysely-session-store.js';

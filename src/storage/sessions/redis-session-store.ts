@@ -12,7 +12,7 @@
 import session from 'express-session';
 import { AppError } from '../../errors/app-error.js';
 import { arrayReply, integerReply, luaScript, stringOrNull, type RedisConnection, type RedisReply } from '../redis.js';
-import { hashSessionId, isRecentlySeen, type SessionTimeouts, type StoredSessionSummary } from './kysely-session-store.js';
+import { hashSessionId, isRecentlySeen, markInserted, type SessionTimeouts, type StoredSessionSummary } from './kysely-session-store.js';
 import type { SessionStorePort } from './port.js';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
@@ -190,6 +190,7 @@ export class RedisSessionStore extends session.Store implements SessionStorePort
         persisted === true ? 'update' : 'insert',
       ],
     );
+    if (persisted !== true) markInserted(data, now);
   }
 
   async recordActivity(sid: string): Promise<void> {
