@@ -80,8 +80,15 @@ function openPostgres(url: string, poolSize: number): Db {
     idleTimeoutMillis: 30_000,
     application_name: 'portcullis',
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection must not crash the process; the next query reconnects. The
+  // pool listens only to idle clients: one checked out (a query or transaction in flight) when the
+  // server goes away (failover, restart: "terminating connection due to administrator command")
+  // emits 'error' with no listener, an uncaught exception. Its queries are rejected anyway, and
+  // answered 503 (errors/unavailable.ts), so the event itself needs no handling.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
