@@ -51,10 +51,14 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
 
 export type ErrorPageRenderer = (error: AppError, requestId: string) => string;
 
-/** A page for browsers (they ask for HTML first), JSON for the API and for everything else. */
-export function wantsHtml(req: Request): boolean {
-  if (req.path.startsWith('/api/')) return false;
+/** True when the client's Accept header ranks HTML above JSON (browsers do); depends on nothing else. */
+export function prefersHtml(req: Request): boolean {
   return req.accepts(['json', 'html']) === 'html';
+}
+
+/** A page for browsers, JSON for the API (whatever it asks for) and for everything else. */
+export function wantsHtml(req: Request): boolean {
+  return !req.path.startsWith('/api/') && prefersHtml(req);
 }
 
 export function sendError(req: Request, res: Response, error: AppError, renderPage: ErrorPageRenderer): void {

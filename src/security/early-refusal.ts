@@ -15,7 +15,7 @@
 import { Buffer } from 'node:buffer';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors/app-error.js';
-import { errorBody, wantsHtml, type ErrorPageRenderer } from '../errors/handler.js';
+import { errorBody, prefersHtml, type ErrorPageRenderer } from '../errors/handler.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestIdFor, type AccessLog } from '../observability/request-context.js';
 import type { KnownRefusal } from './rate-limit.js';
@@ -58,18 +58,20 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
   // The JSON body is the same but for the request id: errorBody's text cut where the id goes.
   const marker = 'request-id-goes-here';
   const [jsonBefore = '', jsonAfter = ''] = JSON.stringify(errorBody(refusal, marker)).split(JSON.stringify(marker));
-  // Page or JSON depends only on the path and the Accept header; a flood repeats one Accept, so
-  // the negotiation's answer is kept per header value (bounded: cleared when full).
-  const pageByAccept = new Map<string, boolean>();
+  // Page or JSON (errors/handler.ts, wantsHtml): the path decides for the API, the Accept header
+  // for the rest. A flood repeats one Accept header, so its negotiation is kept per header value
+  // (bounded: cleared when full).
+  const prefersHtmlByAccept = new Map<string, boolean>();
   const wantsPage = (req: Request): boolean => {
+    if (req.path.startsWith('/api/')) return false;
     const accept = req.headers.accept ?? '';
-    let page = pageByAccept.get(accept);
-    if (page === undefined) {
-      page = wantsHtml(req);
-      if (pageByAccept.size >= 100) pageByAccept.clear();
-      pageByAccept.set(accept, page);
+    let prefers = prefersHtmlByAccept.get(accept);
+    if (prefers === undefined) {
+      prefers = prefersHtml(req);
+      if (prefersHtmlByAccept.size >= 100) prefersHtmlByAccept.clear();
+      prefersHtmlByAccept.set(accept, prefers);
     }
-    return page && !req.path.startsWith('/api/');
+    return prefers;
   };
   return function refuseKnownOffenders(req, res, next) {
     // Asked in this order because knownRefusal counts the hit, as the limit in the chain would.

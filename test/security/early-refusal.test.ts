@@ -155,6 +155,12 @@ describe('refusing a known offender before any other work', () => {
     assert.equal(answer.headers.get('content-type'), 'application/json; charset=utf-8');
   });
 
+  it('still gives a browser the page after the API was refused for the same Accept header', async () => {
+    const accept = 'text/html;q=0.9, application/xhtml+xml';
+    assert.equal((await send('/api/v1/sessions', { headers: { accept } })).headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal((await send('/account/sessions', { headers: { accept } })).headers.get('content-type'), 'text/html; charset=utf-8');
+  });
+
   it('leaves alone what the chain answers before the limit, without counting it against the address', async () => {
     const cases: Array<[string, { method?: string; headers?: Record<string, string> }]> = [
       ['/healthz', {}],
