@@ -4,8 +4,8 @@
 // context, body parsing, sessions or any route (issue 8: the 429 path is what an attacker floods,
 // and it cost 2.6 times a bare Express answer when it went through the chain).
 //
-// The answer is the one the chain would give, byte for byte apart from the request id and the
-// date: the security headers, X-Request-Id, express-rate-limit's draft-8 headers and Retry-After,
+// The answer is the one the chain would give, header for header apart from the request id and
+// the date (and a HEAD answer also names the body's type and length): the security headers, X-Request-Id, express-rate-limit's draft-8 headers and Retry-After,
 // no-store, and the generic RATE_LIMITED body or error page. It is logged on the access log and
 // counted in the metrics like every other answer. Every request this lane is not sure about goes
 // on to the chain unchanged, where the same limit applies: TRACE (refused first), health checks

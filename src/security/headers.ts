@@ -99,7 +99,7 @@ export const extraSecurityHeaders: RequestHandler = (_req, res, next) => {
  * Helmet spells them, in the order it set them. Every header here is the same on every answer (the
  * CSP has no nonce: the pages have no inline code), so Helmet's answer can be computed once.
  */
-function runHeaderMiddleware(options: HeaderOptions): ReadonlyArray<readonly [string, string]> {
+export function securityHeaderList(options: HeaderOptions): ReadonlyArray<readonly [string, string]> {
   const headers = new Map<string, readonly [string, string]>();
   const standIn = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -126,17 +126,12 @@ function runHeaderMiddleware(options: HeaderOptions): ReadonlyArray<readonly [st
   return Object.freeze([...headers.values()]);
 }
 
-/** The headers Helmet and extraSecurityHeaders set, as Helmet spells them, in order. */
-export function securityHeaderList(options: HeaderOptions): ReadonlyArray<readonly [string, string]> {
-  return runHeaderMiddleware(options);
-}
-
 /**
  * The headers Helmet and extraSecurityHeaders set, by lower-case name, so that answers written
  * outside Express (parser errors, the redirect listener) carry the same headers.
  */
 export function collectSecurityHeaders(options: HeaderOptions): ReadonlyMap<string, string> {
-  return new Map(runHeaderMiddleware(options).map(([name, value]) => [name.toLowerCase(), value]));
+  return new Map(securityHeaderList(options).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 /**
