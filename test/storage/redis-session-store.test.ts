@@ -9,6 +9,7 @@ import type { SessionData } from 'express-session';
 import { hashSessionId } from '../../src/storage/sessions/kysely-session-store.js';
 import { RedisSessionStore } from '../../src/storage/sessions/redis-session-store.js';
 import { openTestRedis, type TestRedis } from '../helpers/redis.js';
+import { checkSignInWrites } from '../helpers/session-store-writes.js';
 
 const minute = 60_000;
 
@@ -106,6 +107,16 @@ describe('RedisSessionStore', () => {
     await store.recordActivity('revoked');
     assert.equal(await store.readSession('revoked'), null);
     assert.deepEqual(await keysOf('sess:*'), []);
+  });
+
+  it('on sign-in, deletes no session that never existed and writes the new one once, through express-session', async () => {
+    await checkSignInWrites({
+      store,
+      advanceClock: (ms) => {
+        clock += ms;
+      },
+      lastSeenAt: async (sid) => Number(await testRedis.redis.command(['HGET', `${testRedis.redis.prefix}${run}:sess:${hashSessionId(sid)}`, 's'])),
+    });
   });
 
   it("lists a user's live sessions and revokes one by its hashed id, and only theirs", async () => {

@@ -13,6 +13,7 @@ import session, { type SessionData } from 'express-session';
 import { regenerateSession, saveSession } from '../../src/web/session-state.js';
 import type { Db } from '../../src/storage/database.js';
 import { openTestDb } from '../helpers/databases.js';
+import { checkSignInWrites } from '../helpers/session-store-writes.js';
 import { hashSessionId, KyselySessionStore } from '../../src/storage/sessions/kysely-session-store.js';
 
 const minute = 60_000;
@@ -141,6 +142,16 @@ describe('KyselySessionStore', () => {
         });
       });
     }
+  });
+
+  it('on sign-in, deletes no session that never existed and writes the new one once, through express-session', async () => {
+    await checkSignInWrites({
+      store,
+      advanceClock: (ms) => {
+        clock += ms;
+      },
+      lastSeenAt: async (sid) => (await db.selectFrom('sessions').select('last_seen_at').where('id', '=', hashSessionId(sid)).executeTakeFirstOrThrow()).last_seen_at,
+    });
   });
 
   it('lists a user\'s live sessions and revokes one by its hashed id, and only theirs', async () => {

@@ -50,8 +50,21 @@ export async function unusedRecoveryCodes(db: Queryable, userId: string): Promis
   return Number(row.n);
 }
 
+/** Which kinds of second factor the account has, in one statement (a confirmed TOTP; any passkey). */
+export async function secondFactorKinds(db: Queryable, userId: string): Promise<{ readonly totp: boolean; readonly passkeys: boolean }> {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb.exists(eb.selectFrom('mfa_totp').select('user_id').where('user_id', '=', userId).where('confirmed_at', 'is not', null)).as('totp'),
+      eb.exists(eb.selectFrom('passkeys').select('id').where('user_id', '=', userId)).as('passkeys'),
+    ])
+    .executeTakeFirstOrThrow();
+  // SQLite answers 0 or 1, PostgreSQL true or false.
+  return { totp: Number(row.totp) === 1, passkeys: Number(row.passkeys) === 1 };
+}
+
 export async function isMfaEnabled(db: Queryable, userId: string): Promise<boolean> {
-  return (await hasConfirmedTotp(db, userId)) || (await passkeyCount(db, userId)) > 0;
+  const { totp, passkeys } = await secondFactorKinds(db, userId);
+  return totp || passkeys;
 }
 
 /** Replaces the account's recovery codes with a new set; returns the codes, the only time they exist. */

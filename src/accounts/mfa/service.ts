@@ -9,7 +9,7 @@ import { deriveKey } from '../../security/keys.js';
 import type { FlowContext } from '../context.js';
 import { createCodeAttemptLimiter } from './attempt-limit.js';
 import { confirmTotp, pendingTotpEnrolment, regenerateRecoveryCodes, removeTotp, requiredFor, startTotpEnrolment, useRecoveryCode, verifyTotp } from './codes.js';
-import { hasConfirmedTotp, isMfaEnabled, unusedRecoveryCodes, type MfaContext } from './context.js';
+import { hasConfirmedTotp, isMfaEnabled, secondFactorKinds, unusedRecoveryCodes, type MfaContext } from './context.js';
 import {
   listPasskeys,
   passkeyAuthenticationOptions,
@@ -64,6 +64,10 @@ export function createMfaService(flow: FlowContext, options: MfaServiceOptions =
       };
     },
     async methodsFor(userId) {
+      // Asked at every sign-in: most accounts have no second factor, and one statement says so
+      // (issue 8: the sign-in's statements come out of the same cores as the password hashing).
+      const kinds = await secondFactorKinds(ctx.db, userId);
+      if (!kinds.totp && !kinds.passkeys) return [];
       const [totp, passkeys, codes] = await Promise.all([hasConfirmedTotp(ctx.db, userId), listPasskeys(ctx, userId), unusedRecoveryCodes(ctx.db, userId)]);
       const methods: SecondFactorMethod[] = [];
       if (totp) methods.push('totp');

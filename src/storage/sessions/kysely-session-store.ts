@@ -4,6 +4,7 @@
 // session revoked elsewhere is never brought back by a request that was still in flight.
 
 import { createHash } from 'node:crypto';
+import type { Request } from 'express';
 import session from 'express-session';
 import type { Db } from '../database.js';
 import { preparedQuery } from '../prepared-query.js';
@@ -57,6 +58,52 @@ export function markInserted(data: session.SessionData, now: number): void {
   Object.defineProperty(data, 'seenAt', { value: now, enumerable: false, configurable: true, writable: true });
 }
 
+/** What a store last wrote for a session object, kept on the object itself (not enumerable). */
+interface LastWrite {
+  readonly sid: string;
+  readonly json: string;
+  readonly at: number;
+}
+
+const lastWrite = Symbol('portcullis.session.lastWrite');
+
+/**
+ * Records what was just written for this session object, so an identical save right after can be
+ * skipped (writtenJustNow). A symbol property: neither express-session's check for changes nor
+ * the stored JSON sees it, and it lives as long as the request's session object.
+ */
+export function rememberWrite(data: session.SessionData, sid: string, json: string, now: number): void {
+  Object.defineProperty(data, lastWrite, { value: { sid, json, at: now } satisfies LastWrite, enumerable: false, configurable: true, writable: true });
+}
+
+/**
+ * True when this session object was written with exactly this content under this id within the
+ * interval: writing it again changes nothing a reader could see. express-session saves a
+ * regenerated session a second time at the end of the request (it loses track of the explicit
+ * save that sign-in makes), which on every sign-in was a second statement for nothing (issue 8).
+ * A session revoked in between stays gone either way (the second write could only update).
+ */
+export function writtenJustNow(data: session.SessionData, sid: string, json: string, now: number, intervalMs: number): boolean {
+  const previous = Reflect.get(data, lastWrite) as LastWrite | undefined;
+  return data.persisted === true && previous !== undefined && previous.sid === sid && previous.json === json && now - previous.at >= 0 && now - previous.at < intervalMs;
+}
+
+/**
+ * express-session's Store.regenerate deletes the old id's entry, then makes a new session. A
+ * session that never reached the store (made for this request: a visitor signing in without a
+ * session cookie) has no entry, so the delete is skipped: one statement less per sign-in. Only
+ * sessions loaded from the store or inserted by it are marked persisted; ids are 256-bit random,
+ * so no other entry can have this one's id.
+ */
+export function regenerateSkippingUnstored(store: session.Store & { generate?: (req: Request) => void }, req: Request, callback: (error?: unknown) => void, regenerate: () => void): void {
+  if (req.session.persisted === true || store.generate === undefined) {
+    regenerate();
+    return;
+  }
+  store.generate(req);
+  callback();
+}
+
 function settle<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
   promise.then(
     (value) => callback?.(null, value),
@@ -82,6 +129,12 @@ export class KyselySessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     settle(this.writeSession(sid, data), callback);
+  }
+
+  override regenerate(req: Request, callback: (error?: unknown) => void): void {
+    regenerateSkippingUnstored(this, req, callback, () => {
+      super.regenerate(req, callback);
+    });
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -119,8 +172,10 @@ export class KyselySessionStore extends session.Store {
     const id = hashSessionId(sid);
     const now = this.#now();
     const { persisted, seenAt: _seenAt, ...rest } = data;
+    const json = JSON.stringify(rest);
+    if (writtenJustNow(data, sid, json, now, this.#timeouts.touchIntervalMs)) return;
     const columns = {
-      data: JSON.stringify(rest),
+      data: json,
       user_id: rest.userId ?? null,
       ip: rest.client?.ip ?? null,
       user_agent: rest.client?.userAgent.slice(0, 512) ?? null,
@@ -130,6 +185,7 @@ export class KyselySessionStore extends session.Store {
     if (persisted === true) {
       // If the row is gone, the session was revoked or expired while this request ran: stay gone.
       await this.#db.updateTable('sessions').set(columns).where('id', '=', id).execute();
+      rememberWrite(data, sid, json, now);
       return;
     }
     await this.#db
@@ -138,6 +194,7 @@ export class KyselySessionStore extends session.Store {
       .onConflict((conflict) => conflict.column('id').doUpdateSet(columns))
       .execute();
     markInserted(data, now);
+    rememberWrite(data, sid, json, now);
   }
 
   async recordActivity(sid: string): Promise<void> {

@@ -9,10 +9,11 @@
 //   user-sess:<user>   the set of a user's hashed ids, for listing and revoking.
 // Every read-modify-write is one Lua script, so revocation and an in-flight save cannot interleave.
 
+import type { Request } from 'express';
 import session from 'express-session';
 import { AppError } from '../../errors/app-error.js';
 import { arrayReply, integerReply, luaScript, stringOrNull, type RedisConnection, type RedisReply } from '../redis.js';
-import { hashSessionId, isRecentlySeen, markInserted, type SessionTimeouts, type StoredSessionSummary } from './kysely-session-store.js';
+import { hashSessionId, isRecentlySeen, markInserted, regenerateSkippingUnstored, rememberWrite, writtenJustNow, type SessionTimeouts, type StoredSessionSummary } from './kysely-session-store.js';
 import type { SessionStorePort } from './port.js';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
@@ -135,6 +136,12 @@ export class RedisSessionStore extends session.Store implements SessionStorePort
     settle(this.writeSession(sid, data), callback);
   }
 
+  override regenerate(req: Request, callback: (error?: unknown) => void): void {
+    regenerateSkippingUnstored(this, req, callback, () => {
+      super.regenerate(req, callback);
+    });
+  }
+
   override destroy(sid: string, callback?: Callback): void {
     const id = hashSessionId(sid);
     settle(this.#redis.script(destroyScript, [this.#sessionPrefix + id], [this.#userPrefix, id]).then(() => undefined), callback);
@@ -171,12 +178,14 @@ export class RedisSessionStore extends session.Store implements SessionStorePort
     const id = hashSessionId(sid);
     const now = this.#now();
     const { persisted, seenAt: _seenAt, ...rest } = data;
+    const json = JSON.stringify(rest);
+    if (writtenJustNow(data, sid, json, now, this.#timeouts.touchIntervalMs)) return;
     const user = rest.userId ?? '';
     await this.#redis.script(
       writeScript,
       [this.#sessionPrefix + id, user === '' ? this.#userPrefix : this.#userPrefix + user],
       [
-        JSON.stringify(rest),
+        json,
         user,
         now,
         now + this.#timeouts.idleTimeoutMs,
@@ -191,6 +200,7 @@ export class RedisSessionStore extends session.Store implements SessionStorePort
       ],
     );
     if (persisted !== true) markInserted(data, now);
+    rememberWrite(data, sid, json, now);
   }
 
   async recordActivity(sid: string): Promise<void> {
