@@ -98,12 +98,18 @@ export function commitPersonalFields(row: Pick<PlainAuditRow, 'ip' | 'user_agent
 }
 
 /**
- * Takes the chain's lock for the rest of the transaction and returns its state. The UPDATE comes
- * first on purpose: on SQLite it makes this transaction the writer before anything is read.
+ * Takes the chain's lock for the rest of the transaction and returns its state, in one statement
+ * (one round trip less for every audited event: issue 8). It is an UPDATE on purpose: on SQLite it
+ * makes this transaction the writer before anything is read; on PostgreSQL it holds the row lock
+ * until the transaction ends. RETURNING reads the row as locked.
  */
 export async function lockChain(trx: Transaction<Database>): Promise<ChainState> {
-  await trx.updateTable('audit_chain').set((eb) => ({ head_seq: eb.ref('head_seq') })).where('id', '=', 1).execute();
-  const state = await trx.selectFrom('audit_chain').selectAll().where('id', '=', 1).executeTakeFirst();
+  const state = await trx
+    .updateTable('audit_chain')
+    .set((eb) => ({ head_seq: eb.ref('head_seq') }))
+    .where('id', '=', 1)
+    .returning(['anchor_seq', 'anchor_hash', 'anchor_at', 'head_seq', 'head_hash', 'legacy_sealed', 'pruned_total', 'state_mac'])
+    .executeTakeFirst();
   if (state === undefined) throw new Error('audit chain: the chain state row is missing (run the migrations)');
   return state;
 }
