@@ -60,7 +60,7 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     signUp: (input, meta) => signUp(ctx, input, meta),
     verifyEmail: (token, meta) => verifyEmail(ctx, token, meta),
     resendVerification: (userId, meta) => resendVerification(ctx, userId, meta),
-    signIn: (input, meta) => signIn(ctx, input, meta),
+    signIn: (input, meta, lookedUp) => signIn(ctx, input, meta, lookedUp),
     reauthenticate: (userId, password, meta) => reauthenticate(ctx, userId, password, meta),
     getUser: (userId) => getUser(ctx, userId),
     updateProfile: (userId, input, meta) => updateProfile(ctx, userId, input, meta),

@@ -8,7 +8,7 @@ import { AppError } from '../errors/app-error.js';
 import { where, type FlowContext } from './context.js';
 import { normaliseEmail } from './email-address.js';
 import { findUserByEmail, findUserById, toPublicUser, type UserRow } from './users.js';
-import type { AuditDetail, PublicUser, RequestMeta } from './types.js';
+import type { AccountLookup, AuditDetail, PublicUser, RequestMeta } from './types.js';
 
 /** Longer than any password the policy accepts; longer input is not worth hashing. */
 const maximumPasswordInput = 4096;
@@ -34,10 +34,11 @@ async function checkPassword(ctx: FlowContext, user: UserRow | undefined, passwo
   return { valid, upgraded: true };
 }
 
-export async function signIn(ctx: FlowContext, input: { email: string; password: string }, meta: RequestMeta): Promise<PublicUser> {
+export async function signIn(ctx: FlowContext, input: { email: string; password: string }, meta: RequestMeta, lookedUp?: AccountLookup): Promise<PublicUser> {
   const email = normaliseEmail((input as { email?: unknown } | undefined)?.email);
   const password = passwordInput((input as { password?: unknown } | undefined)?.password);
-  const user = email === undefined ? undefined : await findUserByEmail(ctx.db, email);
+  // The same single read either way (known or unknown address), so timing stays equal.
+  const user = email === undefined ? undefined : lookedUp?.email === email ? lookedUp.row : await findUserByEmail(ctx.db, email);
   const { valid, upgraded } = await checkPassword(ctx, user, password);
 
   if (user === undefined || !valid || user.disabled_at !== null) {

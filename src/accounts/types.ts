@@ -2,6 +2,7 @@
 // The shapes the account service shares with its callers (docs/accounts-interface.md).
 
 import type { Role } from '../storage/schema.js';
+import type { UserRow } from './users.js';
 
 export type { Role } from '../storage/schema.js';
 
@@ -58,11 +59,22 @@ export interface CreateUserInput {
   readonly emailVerified: boolean;
 }
 
+/**
+ * An account already read by normalised email in this request, so sign-in need not read it again
+ * (issue 8: every statement of a sign-in comes out of the cores that hash passwords). Used only
+ * when its email is the one being signed in; `row` undefined means there is no such account.
+ */
+export interface AccountLookup {
+  readonly email: string;
+  readonly row: UserRow | undefined;
+}
+
 export interface AccountService {
   signUp(input: { email: string; password: string; displayName?: string }, meta: RequestMeta): Promise<void>;
   verifyEmail(token: string, meta: RequestMeta): Promise<PublicUser>;
   resendVerification(userId: string, meta: RequestMeta): Promise<void>;
-  signIn(input: { email: string; password: string }, meta: RequestMeta): Promise<PublicUser>;
+  /** `lookedUp`: the account the caller already read for this address (the sign-in throttle does). */
+  signIn(input: { email: string; password: string }, meta: RequestMeta, lookedUp?: AccountLookup): Promise<PublicUser>;
   reauthenticate(userId: string, password: string, meta: RequestMeta): Promise<void>;
   getUser(userId: string): Promise<PublicUser | undefined>;
   updateProfile(userId: string, input: { displayName: string | null }, meta: RequestMeta): Promise<PublicUser>;

@@ -41,8 +41,11 @@ export interface SignInProtectionDeps {
   readonly config: BruteForceConfig;
   readonly store: BruteForceStore;
   readonly devices: DeviceCookies;
-  /** The domain's sign-in (evaluates the password, audits the outcome). */
-  readonly signIn: AccountService['signIn'];
+  /**
+   * The domain's sign-in (evaluates the password, audits the outcome). `account` is what
+   * findAccountByEmail returned for the same normalised address, so it need not be read twice.
+   */
+  readonly signIn: (credentials: { email: string; password: string }, meta: RequestMeta, found: { readonly email: string; readonly account: ThrottledAccount | undefined } | undefined) => Promise<PublicUser>;
   readonly recordEvent: AccountService['recordEvent'];
   readonly findAccountByEmail: (normalisedEmail: string) => Promise<ThrottledAccount | undefined>;
   readonly findAccountById: (userId: string) => Promise<ThrottledAccount | undefined>;
@@ -169,7 +172,7 @@ export function createSignInThrottle(deps: SignInProtectionDeps): SignInThrottle
       }
       let user: PublicUser;
       try {
-        user = await deps.signIn(credentials, context.meta);
+        user = await deps.signIn(credentials, context.meta, email === undefined ? undefined : { email, account });
       } catch (error) {
         if (isAppError(error) && error.code === 'INVALID_CREDENTIALS' && account !== undefined && admitted.claim?.startsEpisode === true) {
           await startEpisode(account, admitted.claim.untrustedFailures, context.meta, '');

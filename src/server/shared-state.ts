@@ -40,8 +40,14 @@ export interface SharedState {
 /** How long start waits for Redis before serving anyway (auth routes answer 503 until it comes). */
 const redisStartWaitMs = 5_000;
 
+/** The row each throttled account was made from, so the domain's sign-in can use it (one read). */
+const rowOfAccount = new WeakMap<ThrottledAccount, UserRow>();
+
 function throttledAccount(row: UserRow | undefined): ThrottledAccount | undefined {
-  return row === undefined ? undefined : { id: row.id, email: row.email, displayName: row.display_name, passwordChangedAt: row.password_changed_at };
+  if (row === undefined) return undefined;
+  const account = { id: row.id, email: row.email, displayName: row.display_name, passwordChangedAt: row.password_changed_at };
+  rowOfAccount.set(account, row);
+  return account;
 }
 
 /** Start-time advice about settings that weaken rate limiting; each has a stable code. */
@@ -111,7 +117,13 @@ export async function createSharedState(options: { config: Config; logger: Logge
         config: config.bruteForce,
         store: bruteForce,
         devices,
-        signIn: (input, meta) => service.signIn(input, meta),
+        // The throttle read the account by the same normalised address a moment ago: sign-in uses
+        // that row instead of reading it again (an account it did not make is read as before).
+        signIn: (input, meta, found) => {
+          const row = found?.account === undefined ? undefined : rowOfAccount.get(found.account);
+          const known = found !== undefined && (found.account === undefined || row !== undefined);
+          return service.signIn(input, meta, known ? { email: found.email, row } : undefined);
+        },
         recordEvent: (event) => service.recordEvent(event),
         findAccountByEmail: async (email) => throttledAccount(await findUserByEmail(db, email)),
         findAccountById: async (id) => throttledAccount(await findUserById(db, id)),

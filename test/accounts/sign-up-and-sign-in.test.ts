@@ -140,6 +140,16 @@ describe('sign-in and re-authentication', () => {
     assert.equal(user.id, userId);
   });
 
+  it('uses the account the caller already read for the same address, and only for that address', async () => {
+    const row = await h.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
+    // The caller's read is trusted, not repeated: told there is no such account, sign-in believes it.
+    assert.equal((await codeOf(() => h.service.signIn({ email: 'linus@example.com', password: strongPassword }, meta, { email: 'linus@example.com', row: undefined }))).code, 'INVALID_CREDENTIALS');
+    assert.equal((await h.service.signIn({ email: 'Linus@Example.com', password: strongPassword }, meta, { email: 'linus@example.com', row })).id, userId);
+    // A lookup for another address is ignored: the account is read by the address signed in.
+    const otherRow = { ...row, id: 'not-this-one', email: 'someone@example.com' };
+    assert.equal((await h.service.signIn({ email: 'linus@example.com', password: strongPassword }, meta, { email: 'someone@example.com', row: otherRow })).id, userId);
+  });
+
   it('lets unverified accounts sign in (the web layer decides what they see)', async () => {
     await h.service.signUp({ email: 'unverified@example.com', password: strongPassword }, meta);
     const user = await h.service.signIn({ email: 'unverified@example.com', password: strongPassword }, meta);

@@ -239,3 +239,37 @@ describe('the second-factor hook', () => {
     }
   });
 });
+
+describe('the account the throttle reads', () => {
+  it('is handed to the domain sign-in with its normalised address, so it is read once', async () => {
+    const testDb = await openTestDb();
+    try {
+      const found = { id: 'user-once', email: 'once@example.com', displayName: null, passwordChangedAt: 1 };
+      const handed: unknown[] = [];
+      const throttle = createSignInThrottle({
+        config: { throttleAfter: 5, baseDelayMs: 60_000, maxDelayMs: 3_600_000, maxConsecutiveFailures: 100, deviceMaxFailures: 10, deviceWindowMs: 3_600_000, ipMaxFailures: 1000, ipWindowMs: 3_600_000 },
+        store: createKyselyBruteForceStore(testDb.db),
+        devices: createDeviceCookies(Buffer.alloc(32, 1)),
+        signIn: (_credentials, _meta, lookedUp) => {
+          handed.push(lookedUp);
+          return Promise.resolve({ id: found.id, email: found.email, displayName: null, role: 'user', emailVerified: true, disabled: false, createdAt: 1, passwordChangedAt: 1 });
+        },
+        recordEvent: () => Promise.resolve(),
+        findAccountByEmail: (email) => Promise.resolve(email === found.email ? found : undefined),
+        findAccountById: () => Promise.resolve(undefined),
+        spendHashTime: () => Promise.resolve(),
+        deliver: () => undefined,
+        templates: { siteName: 'Portcullis', publicOrigin: 'https://localhost:8443' },
+        logger: (await import('../../src/observability/logger.js')).createLogger({ level: 'silent', pretty: false }),
+      });
+      const context = { meta: { ip: '203.0.113.6', userAgent: 'test' }, device: undefined };
+      await throttle.signIn({ email: ' ONCE@example.com', password: 'whatever it is' }, context);
+      await throttle.signIn({ email: 'nobody@example.com', password: 'whatever it is' }, context);
+      await throttle.signIn({ email: 42 as unknown as string, password: 'whatever it is' }, context);
+      assert.deepEqual(handed, [{ email: 'once@example.com', account: found }, { email: 'nobody@example.com', account: undefined }, undefined]);
+      assert.equal(handed[0] !== undefined && (handed[0] as { account: unknown }).account, found, 'the very object the throttle read');
+    } finally {
+      await testDb.close();
+    }
+  });
+});
