@@ -204,6 +204,49 @@ describe('tracing over OTLP/HTTP', () => {
     assert.match(String(audit.spanId), /^[0-9a-f]{16}$/);
   });
 
+  it('shows how few statements a successful sign-in makes (issue 8: they share the cores that hash)', async () => {
+    // A new account (no second factor), then a sign-in through the JSON API from a browser with
+    // no cookie at all: every database statement and Redis command of that request, counted from
+    // its trace. Before issue 8's fourth round the same sign-in made 21 SQLite statements.
+    const email = 'counted@example.com';
+    const password = 'quiet lantern orchard 42 ferry';
+    const json = { 'content-type': 'application/json', accept: 'application/json', 'sec-fetch-site': 'same-origin' };
+    const signUp = await request(server.url, '/api/v1/auth/sign-up', { ca, method: 'POST', headers: json, body: JSON.stringify({ email, password }) });
+    assert.equal(signUp.status, 202, signUp.body);
+    const signIn = await request(server.url, '/api/v1/auth/sign-in', { ca, method: 'POST', headers: json, body: JSON.stringify({ email, password }) });
+    assert.equal(signIn.status, 200, signIn.body);
+    const isSignIn = (span: ReceivedSpan) => span.kind === serverKind && span.attributes.get('url.path') === '/api/v1/auth/sign-in';
+    const root = await waitFor(() => Promise.resolve(receiver.spans.find(isSignIn)), (span) => span !== undefined, 15_000);
+    assert.ok(root !== undefined);
+    const systemOf = (span: ReceivedSpan) => String(span.attributes.get('db.system.name') ?? span.attributes.get('db.system') ?? '');
+    const counted = () => {
+      // Statements and commands; taking a pooled connection is not one.
+      const spans = receiver.spans.filter((span) => span.traceId === root.traceId && systemOf(span) !== '' && !span.name.startsWith('pg-pool.'));
+      return { sql: spans.filter((span) => systemOf(span) !== 'redis').length, redis: spans.filter((span) => systemOf(span) === 'redis').length, names: spans.map((span) => span.name) };
+    };
+    // Spans arrive in batches: wait until the count has stopped growing.
+    let last = -1;
+    await waitFor(
+      async () => {
+        const now = counted().sql + counted().redis;
+        const settled = now > 0 && now === last;
+        last = now;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return settled;
+      },
+      (settled) => settled,
+      15_000,
+    );
+    const { sql, redis, names } = counted();
+    // On SQLite alone (15): three rate-limit counters (the general limit's first hit of a window,
+    // the sign-in limit per address and per email), the throttle's count and its clearing, the
+    // sign-in limit's refund, the account read once, one second-factor question, the audit event's
+    // transaction (six, with BEGIN and COMMIT) and the session written once. With PostgreSQL and
+    // Redis, limits, throttle and session are seven Redis commands and eight statements remain.
+    if (testRedisUrl === undefined) assert.ok(sql <= 15, `${sql} statements: ${names.join(', ')}`);
+    else assert.ok(sql <= 8 && redis <= 7, `${sql} statements and ${redis} Redis commands: ${names.join(', ')}`);
+  });
+
   it('redacts tokens in query strings before they reach a span', async () => {
     await request(server.url, '/reset-password?token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG', { ca });
     const span = await waitFor(() => Promise.resolve(receiver.spans.find((candidate) => candidate.kind === serverKind && candidate.attributes.get('url.path') === '/reset-password')), (found) => found !== undefined, 15_000);
