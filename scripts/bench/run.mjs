@@ -11,8 +11,8 @@
 // Usage: npm run bench [-- --quick] [--reps N] [--duration S] [--warmup S] [--connections C]
 //          [--only bare,guide,portcullis,signin,memory,check] [--cases ID,...] [--json FILE]
 //          [--profile DIR] [--compare-with DIR [--compare-label TEXT]]
-//          (--compare-with adds Portcullis on SQLite built in another checkout, say from before a
-//          change, to the throughput cases, measured in the same run; --cases keeps the throughput cases whose id starts with one of the
+//          (--compare-with adds Portcullis built in another checkout, say from before a
+//          change, to the throughput cases (on SQLite) and to the sign-in flood (on each backend), measured in the same run; --cases keeps the throughput cases whose id starts with one of the
 //          given prefixes, e.g. sqlite.public; --profile writes every server's CPU profile
 //          (node --cpu-prof) to DIR)
 //        PORTCULLIS_BENCH_DATABASE_URL=postgres://... PORTCULLIS_BENCH_REDIS_URL=redis://... adds
@@ -248,7 +248,7 @@ try {
 
   const backends = [{ key: 'sqlite', label: 'Portcullis, SQLite', backend: 'sqlite' }];
   if (postgresAdminUrl !== undefined) backends.push({ key: 'postgres', label: 'Portcullis, PostgreSQL + Redis', backend: 'postgres' });
-  // Another build (--compare-with), for throughput only: before and after in one run.
+  // Another build (--compare-with), on SQLite for throughput (and on each backend for the sign-in flood): before and after in one run.
   const compared = args['compare-with'] === undefined ? [] : [{ key: 'compared', label: `Portcullis, SQLite, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend: 'sqlite', root: path.resolve(args['compare-with']) }];
   const instances = new Map();
   if (wants('portcullis') || wants('check')) {
@@ -361,10 +361,12 @@ try {
     const signInEmails = Array.from({ length: settings.signInConnections }, (_, index) => `bench-signin-${String(index + 1).padStart(3, '0')}@example.com`);
     const signInBodies = signInEmails.map((email) => JSON.stringify({ email, password: benchPassword }));
     const subjects = [];
-    for (const { key, label, backend } of backends) {
+    // With --compare-with, the other build floods too (on each backend), interleaved with this one.
+    const comparedSignIn = compared.length === 0 ? [] : backends.map(({ key, label, backend }) => ({ key: `compared-${key}`, label: `${label}, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend, root: compared[0].root, compared: true }));
+    for (const { key, label, backend, root: otherRoot, compared: isCompared } of [...backends, ...comparedSignIn]) {
       let instance = instances.get(key);
       if (instance === undefined) {
-        instance = await startInstance(`portcullis-${key}`, { backend });
+        instance = await startInstance(`portcullis-${key}`, { backend, root: otherRoot });
         await instance.createUser();
         instances.set(key, instance);
       }
@@ -372,6 +374,7 @@ try {
       for (const email of signInEmails) await instance.createUser(email);
       subjects.push({
         label,
+        compared: isCompared === true,
         cost: instance.config.passwords.bcryptCost,
         run: () =>
           flood({ url: instance.url, pid: instance.pid, path: '/api/v1/auth/sign-in' }, instance.config.passwords.bcryptCost, signInBodies, { 'content-type': 'application/json', accept: 'application/json', origin: instance.publicOrigin }, 200, instance.child),
@@ -382,7 +385,7 @@ try {
       // The guide's stack has one user and no per-account throttle: every connection signs it in.
       subjects.push({ label: "guide's stack", cost: 10, run: () => flood({ url: guide.url, pid: guide.pid, path: '/login' }, 10, [JSON.stringify({ email: benchEmail, password: benchPassword })], { 'content-type': 'application/json' }, 200, undefined) });
     }
-    for (const subject of subjects) subject.row = { label: subject.label, cost: subject.cost, hashes: [], hashesDrained: [], signIns: [], p99: [], delayP99: [], delayMax: [], cpuMs: [], mainThreadMs: [], statuses: [], unexpected: 0 };
+    for (const subject of subjects) subject.row = { label: subject.label, compared: subject.compared === true, cost: subject.cost, hashes: [], hashesDrained: [], signIns: [], p99: [], delayP99: [], delayMax: [], cpuMs: [], mainThreadMs: [], statuses: [], unexpected: 0 };
     for (let rep = 1; rep <= settings.reps; rep += 1) {
       for (const subject of subjects) {
         const row = subject.row;
@@ -472,7 +475,8 @@ for (const { key, label } of [{ key: 'sqlite', label: 'SQLite' }, { key: 'postgr
   if (page !== undefined && key === 'sqlite') target(`SQLite: authenticated page (home, signed in) p99 < 25 ms at ${settings.connections} connections`, `${formatSeries(page.p99)} ms`, median(page.p99) < 25);
 }
 for (const entry of results.signIn) {
-  if (entry.label === "guide's stack") continue;
+  // The guide's stack has no target; another build (--compare-with) is only there to compare.
+  if (entry.label === "guide's stack" || entry.compared === true) continue;
   target(`${entry.label}: sign-ins ≥ 90% of bcrypt's limit (cost ${entry.cost})`, formatRatios(entry.ratio), median(entry.ratio) >= 0.9);
   if (entry.delayP99.length > 0) target(`${entry.label}: event-loop delay p99 < 20 ms during the sign-in flood`, `${formatSeries(entry.delayP99, 1)} ms`, median(entry.delayP99) < 20);
 }
