@@ -5,9 +5,10 @@
 // and it cost 2.6 times a bare Express answer when it went through the chain).
 //
 // The answer is the one the chain would give, header for header apart from the request id and
-// the date (and a HEAD answer also names the body's type and length): the security headers, X-Request-Id, express-rate-limit's draft-8 headers and Retry-After,
-// no-store, and the generic RATE_LIMITED body or error page. It is logged on the access log and
-// counted in the metrics like every other answer. Every request this lane is not sure about goes
+// the date (and a HEAD answer also names the body's type and length): the security headers,
+// X-Request-Id, express-rate-limit's draft-8 headers and Retry-After, no-store, and the generic
+// RATE_LIMITED body or error page. It is logged on the access log and counted in the metrics like
+// every other answer. Every request this lane is not sure about goes
 // on to the chain unchanged, where the same limit applies: TRACE (refused first), health checks
 // and static assets (never limited), plain HTTP behind a proxy (redirected) and undecodable paths
 // (400). So the lane can only answer sooner, never differently.

@@ -95,9 +95,9 @@ export function writtenJustNow(data: session.SessionData, sid: string, json: str
  * sessions loaded from the store or inserted by it are marked persisted; ids are 256-bit random,
  * so no other entry can have this one's id.
  */
-export function regenerateSkippingUnstored(store: session.Store & { generate?: (req: Request) => void }, req: Request, callback: (error?: unknown) => void, regenerate: () => void): void {
+export function regenerateSkippingUnstored(store: session.Store & { generate?: (req: Request) => void }, req: Request, callback: (error?: unknown) => void): void {
   if (req.session.persisted === true || store.generate === undefined) {
-    regenerate();
+    session.Store.prototype.regenerate.call(store, req, callback);
     return;
   }
   store.generate(req);
@@ -132,9 +132,7 @@ export class KyselySessionStore extends session.Store {
   }
 
   override regenerate(req: Request, callback: (error?: unknown) => void): void {
-    regenerateSkippingUnstored(this, req, callback, () => {
-      super.regenerate(req, callback);
-    });
+    regenerateSkippingUnstored(this, req, callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {

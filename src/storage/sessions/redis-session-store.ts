@@ -137,9 +137,7 @@ export class RedisSessionStore extends session.Store implements SessionStorePort
   }
 
   override regenerate(req: Request, callback: (error?: unknown) => void): void {
-    regenerateSkippingUnstored(this, req, callback, () => {
-      super.regenerate(req, callback);
-    });
+    regenerateSkippingUnstored(this, req, callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {
