@@ -1,6 +1,7 @@
 // src/app.ts
 // createApp(): the whole middleware chain in one readable list. Order matters and is explained.
 
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type session from 'express-session';
 import type { MfaService } from './accounts/mfa/service.js';
@@ -11,7 +12,7 @@ import type { AppMonitoring } from './observability/monitoring.js';
 import { attachSecurityMetrics } from './observability/metrics.js';
 import { createCsrfProtection } from './security/csrf.js';
 import { securityHeaderList, securityHeaders } from './security/headers.js';
-import { createEarlyRefusal } from './security/early-refusal.js';
+import { createEarlyRefusal, type TrustProxy } from './security/early-refusal.js';
 import { createSessionGate, type StateBackend } from './security/availability.js';
 import type { SignInProtection } from './security/brute-force.js';
 import type { RateLimiters } from './security/rate-limit.js';
@@ -58,12 +59,20 @@ export interface AppDependencies {
   readonly monitoring?: AppMonitoring | undefined;
 }
 
+/** The application, and what the server's listener runs for each request. */
+export interface PortcullisApp {
+  /** Every middleware and route (tests list the routes from it). */
+  readonly app: Express;
+  /** Known offenders refused before Express sees the request (step 0 below), else the app. */
+  readonly listener: RequestListener;
+}
+
 /** The password rules in words, from the same configuration the domain enforces. */
 function passwordHint(config: Config): string {
   return `At least ${config.passwords.minLength} characters; no rules about digits or symbols. A few unrelated words make a strong, memorable passphrase. Spaces and any language are welcome.`;
 }
 
-export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend, mfa, monitoring }: AppDependencies): Express {
+export function createApp({ config, logger, sessionStore, accounts, isReady, rateLimiters, signInProtection, stateBackend, mfa, monitoring }: AppDependencies): PortcullisApp {
   const app = express();
   app.disable('x-powered-by');
   // Hop count or CIDR list only (config refuses "true"): X-Forwarded-* from anyone else is ignored.
@@ -100,17 +109,17 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
 
   const headerOptions = { hstsMaxAgeSeconds: config.hsts.maxAgeSeconds, hstsPreload: config.hsts.preload };
 
-  // 0. A client the general limit has already refused this window: refused again before any
-  //    other work, with the answer the chain would give, logged and counted (early-refusal.ts).
-  app.use(
-    createEarlyRefusal({
-      knownRefusal: rateLimiters.knownRefusal,
-      securityHeaders: securityHeaderList(headerOptions),
-      renderErrorPage,
-      accessLog: accessLogOf(logger),
-      metrics: monitoring?.metrics,
-    }),
-  );
+  // 0. A client the general limit has already refused this window: refused again before Express
+  //    sees the request, with the answer the chain would give, logged and counted
+  //    (early-refusal.ts; run by the listener returned below).
+  const refuseKnownOffender = createEarlyRefusal({
+    knownRefusal: rateLimiters.knownRefusal,
+    securityHeaders: securityHeaderList(headerOptions),
+    renderErrorPage,
+    accessLog: accessLogOf(logger),
+    metrics: monitoring?.metrics,
+    trustProxy: app.get('trust proxy fn') as TrustProxy,
+  });
   //    Metrics: request durations by route template, timed from the very first middleware, and
   //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
   if (monitoring !== undefined) {
@@ -183,5 +192,10 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // 7. Nothing matched; then every error, from anywhere, is answered in one place.
   app.use(notFound);
   app.use(createErrorHandler(renderErrorPage));
-  return app;
+  return {
+    app,
+    listener: (req, res) => {
+      if (!refuseKnownOffender(req, res)) app(req, res);
+    },
+  };
 }

@@ -2,6 +2,8 @@
 // Practice 7 (minimal error details): the one place errors become responses. The client gets a
 // stable code, a generic message and the request id; the detail goes to the log.
 
+import type { IncomingMessage } from 'node:http';
+import accepts from 'accepts';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError, isAppError } from './app-error.js';
 import type { ErrorCode } from './catalogue.js';
@@ -51,9 +53,13 @@ export function errorBody(error: AppError, requestId: string): ErrorBody {
 
 export type ErrorPageRenderer = (error: AppError, requestId: string) => string;
 
-/** True when the client's Accept header ranks HTML above JSON (browsers do); depends on nothing else. */
-export function prefersHtml(req: Request): boolean {
-  return req.accepts(['json', 'html']) === 'html';
+/**
+ * True when the client's Accept header ranks HTML above JSON (browsers do); depends on nothing else.
+ * Express's req.accepts() is this same library; called directly it also serves the early refusal,
+ * which answers before Express has made the request its own (security/early-refusal.ts).
+ */
+export function prefersHtml(req: IncomingMessage): boolean {
+  return accepts(req).type(['json', 'html']) === 'html';
 }
 
 /** A page for browsers, JSON for the API (whatever it asks for) and for everything else. */

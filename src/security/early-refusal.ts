@@ -1,20 +1,26 @@
 // src/security/early-refusal.ts
 // Practice 5 (rate limiting) where it is cheapest: a client the general limit has already refused
-// this window is answered 429 by the app's first middleware, before metrics timing, the request
-// context, body parsing, sessions or any route (issue 8: the 429 path is what an attacker floods,
-// and it cost 2.6 times a bare Express answer when it went through the chain).
+// this window is answered 429 by the server's request listener before Express sees the request:
+// before Express gives the request and answer its prototypes and runs its router, before metrics
+// timing, the request context, body parsing, sessions or any route (issue 8: the 429 path is what
+// an attacker floods; it cost 2.6 times a bare Express answer when it went through the chain, and
+// Express's own dispatch was still a tenth of it when this lane was the chain's first middleware).
 //
 // The answer is the one the chain would give, header for header apart from the request id and
 // the date (and a HEAD answer also names the body's type and length): the security headers,
 // X-Request-Id, express-rate-limit's draft-8 headers and Retry-After, no-store, and the generic
 // RATE_LIMITED body or error page. It is logged on the access log and counted in the metrics like
-// every other answer. Every request this lane is not sure about goes
-// on to the chain unchanged, where the same limit applies: TRACE (refused first), health checks
-// and static assets (never limited), plain HTTP behind a proxy (redirected) and undecodable paths
-// (400). So the lane can only answer sooner, never differently.
+// every other answer. The client's address and scheme are read exactly as Express reads them
+// (proxy-addr with the app's compiled trust proxy setting; X-Forwarded-Proto only from a trusted
+// proxy). Every request this lane is not sure about goes on to the chain unchanged, where the same
+// limit applies: TRACE (refused first), health checks and static assets (never limited), plain
+// HTTP behind a proxy (redirected), undecodable paths (400) and request targets that are not a
+// plain path. So the lane can only answer sooner, never differently.
 
 import { Buffer } from 'node:buffer';
-import type { Request, RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import proxyAddr from 'proxy-addr';
 import { AppError } from '../errors/app-error.js';
 import { errorBody, prefersHtml, type ErrorPageRenderer } from '../errors/handler.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -30,7 +36,18 @@ export interface EarlyRefusalOptions {
   readonly accessLog: AccessLog;
   /** Metrics, when the app has them: the duration histogram and the 429 counter by limiter. */
   readonly metrics?: Pick<Metrics, 'observeAnswer' | 'security'> | undefined;
+  /** The app's compiled trust proxy setting (app.get('trust proxy fn')): who may name the client. */
+  readonly trustProxy: TrustProxy;
 }
+
+/** Express's compiled trust proxy setting: whether the hop-th address may be a trusted proxy. */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
+/**
+ * Answers a known offender's request and returns true; returns false, having touched nothing, for
+ * every other request, which then goes to the application.
+ */
+export type EarlyRefusal = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Paths served before the general limit (web/routes/health.ts, web/static.ts), in any case. */
 function isServedBeforeTheLimit(path: string): boolean {
@@ -38,10 +55,35 @@ function isServedBeforeTheLimit(path: string): boolean {
   return lower.startsWith('/assets') || lower.startsWith('/healthz') || lower.startsWith('/readyz');
 }
 
+const unusualTargetCharacters = /[\t\n\f\r #\u00a0\ufeff]/;
+
+/**
+ * The request's path as Express's req.path gives it, for a request target that is a plain path
+ * ("/account?tab=1"); undefined for any other form ("*", an absolute URL), left to the chain.
+ */
+function plainPathOf(url: string | undefined): string | undefined {
+  // parseurl, which Express uses, hands targets with these characters to url.parse: its path
+  // could then differ from a simple cut at "?".
+  if (url === undefined || !url.startsWith('/') || unusualTargetCharacters.test(url)) return undefined;
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Express's req.secure: TLS on this socket, or X-Forwarded-Proto "https" from a trusted proxy. */
+function isSecure(req: IncomingMessage, trustProxy: TrustProxy): boolean {
+  const socket = req.socket as Partial<TLSSocket>;
+  const ownScheme = socket.encrypted === true ? 'https' : 'http';
+  if (!trustProxy(socket.remoteAddress as string, 0)) return ownScheme === 'https';
+  // Node joins a repeated X-Forwarded-Proto into one string, as it does every unknown header.
+  const forwarded = req.headers['x-forwarded-proto'];
+  const header = typeof forwarded === 'string' ? forwarded : ownScheme;
+  const comma = header.indexOf(',');
+  return (comma === -1 ? header : header.slice(0, comma)).trim() === 'https';
+}
+
 /** True when the chain would refuse or redirect this request before the general limit counts it. */
-function answeredBeforeTheLimit(req: Request): boolean {
-  if (req.method === 'TRACE' || req.method === 'TRACK' || !req.secure) return true;
-  const path = req.path;
+function answeredBeforeTheLimit(req: IncomingMessage, path: string, trustProxy: TrustProxy): boolean {
+  if (req.method === 'TRACE' || req.method === 'TRACK' || !isSecure(req, trustProxy)) return true;
   if (isServedBeforeTheLimit(path)) return true;
   if (!path.includes('%')) return false;
   try {
@@ -52,7 +94,7 @@ function answeredBeforeTheLimit(req: Request): boolean {
   }
 }
 
-export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorPage, accessLog, metrics }: EarlyRefusalOptions): RequestHandler {
+export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorPage, accessLog, metrics, trustProxy }: EarlyRefusalOptions): EarlyRefusal {
   const refusal = new AppError('RATE_LIMITED');
   // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
   const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
@@ -63,8 +105,8 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
   // for the rest. A flood repeats one Accept header, so its negotiation is kept per header value
   // (bounded: cleared when full).
   const prefersHtmlByAccept = new Map<string, boolean>();
-  const wantsPage = (req: Request): boolean => {
-    if (req.path.startsWith('/api/')) return false;
+  const wantsPage = (req: IncomingMessage, path: string): boolean => {
+    if (path.startsWith('/api/')) return false;
     const accept = req.headers.accept ?? '';
     let prefers = prefersHtmlByAccept.get(accept);
     if (prefers === undefined) {
@@ -74,26 +116,27 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     }
     return prefers;
   };
-  return function refuseKnownOffenders(req, res, next) {
+  return function refuseKnownOffenders(req, res) {
+    const path = plainPathOf(req.url);
     // Asked in this order because knownRefusal counts the hit, as the limit in the chain would.
-    const address = answeredBeforeTheLimit(req) ? undefined : req.ip;
-    const known = address === undefined ? undefined : knownRefusal(address);
-    if (known === undefined) {
-      next();
-      return;
-    }
+    if (path === undefined || answeredBeforeTheLimit(req, path, trustProxy)) return false;
+    const ip = proxyAddr(req, trustProxy);
+    const known = knownRefusal(ip);
+    if (known === undefined) return false;
     const started = process.hrtime.bigint();
-    const requestId = requestIdFor(req);
-    const html = wantsPage(req);
+    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
+    const html = wantsPage(req, path);
     const body = html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter;
     const headers = fixedHeaders.concat('X-Request-Id', requestId);
     for (const [name, value] of known.headers) headers.push(name, value);
     headers.push('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)));
+    const method = req.method ?? 'GET';
     res.writeHead(refusal.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.end(method === 'HEAD' ? undefined : body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics?.observeAnswer(req.method, 'unmatched', refusal.status, seconds);
+    metrics?.observeAnswer(method, 'unmatched', refusal.status, seconds);
     metrics?.security.rateLimited(known.limiter);
-    accessLog(req, requestId, refusal.status, seconds * 1000);
+    accessLog({ method, path, ip }, requestId, refusal.status, seconds * 1000);
+    return true;
   };
 }

@@ -121,7 +121,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   const signInProtection = shared.signInProtection(accounts);
   // Metrics, the audit chain's upkeep, the dashboard and alerts (observability/monitoring.ts).
   const monitoring = startMonitoring({ config, logger, db, sessionStore });
-  const app = createApp({
+  const { app, listener } = createApp({
     config,
     logger,
     sessionStore,
@@ -192,7 +192,7 @@ export async function startServer({ config, logger, beforeServing }: StartServer
   }
 
   // With ACME the TLS listener starts without a certificate (handshakes fail) until one is had.
-  const serveApp = gated(app, gate, () => open);
+  const serveApp = gated(listener, gate, () => open);
   const mainServer =
     tls.mode === 'proxy' ? http.createServer(serveApp) : https.createServer(hardenedTlsOptions(credentials ?? {}), serveApp);
   applyTimeouts(mainServer);

@@ -1,7 +1,7 @@
 // test/security/early-refusal.test.ts
 // Threat: a flood from one address. Once the general limit has refused an address, its requests
-// are answered 429 by the app's first middleware (src/security/early-refusal.ts) and nothing after
-// it runs: no metrics timing, sessions, body parsing or routes. What must hold: the answer is the
+// are answered 429 by the server's listener before Express sees them (src/security/early-refusal.ts)
+// and nothing after it runs: no metrics timing, sessions, body parsing or routes. What must hold: the answer is the
 // complete refusal (security headers, request id, rate-limit headers, generic body or page),
 // logged and counted; and every request the chain answers before the limit (TRACE, health checks,
 // static assets, plain HTTP behind a proxy, undecodable paths) still reaches the chain, uncounted.
@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import express from 'express';
+import proxyAddr from 'proxy-addr';
 import { noSecurityMetrics } from '../../src/observability/metrics.js';
 import { createEarlyRefusal } from '../../src/security/early-refusal.js';
 import { securityHeaderList } from '../../src/security/headers.js';
@@ -52,35 +53,36 @@ describe('refusing a known offender before any other work', () => {
     // As in production behind a proxy on loopback: X-Forwarded-Proto from it is believed, so the
     // test speaks plain HTTP and says https, or leaves it out to be a plain-HTTP request.
     app.set('trust proxy', 'loopback');
-    app.use(
-      createEarlyRefusal({
-        knownRefusal: (address) => {
-          recorded.asked.push(address);
-          return address === offender ? refusal : undefined;
+    const refuseKnownOffender = createEarlyRefusal({
+      knownRefusal: (address) => {
+        recorded.asked.push(address);
+        return address === offender ? refusal : undefined;
+      },
+      securityHeaders: securityHeaderList({ hstsMaxAgeSeconds: 31_536_000, hstsPreload: false }),
+      renderErrorPage: (error, requestId) => `<!doctype html><title>${error.status}</title><p>${error.publicMessage}</p><p>${requestId}</p>`,
+      accessLog: (req, requestId, status) => {
+        recorded.accessLines.push({ requestId, status, path: req.path });
+      },
+      metrics: {
+        observeAnswer: (method, route, status) => {
+          recorded.observed.push({ method, route, status });
         },
-        securityHeaders: securityHeaderList({ hstsMaxAgeSeconds: 31_536_000, hstsPreload: false }),
-        renderErrorPage: (error, requestId) => `<!doctype html><title>${error.status}</title><p>${error.publicMessage}</p><p>${requestId}</p>`,
-        accessLog: (req, requestId, status) => {
-          recorded.accessLines.push({ requestId, status, path: req.path });
-        },
-        metrics: {
-          observeAnswer: (method, route, status) => {
-            recorded.observed.push({ method, route, status });
-          },
-          security: {
-            ...noSecurityMetrics,
-            rateLimited: (limiter) => {
-              recorded.counted.push(limiter);
-            },
+        security: {
+          ...noSecurityMetrics,
+          rateLimited: (limiter) => {
+            recorded.counted.push(limiter);
           },
         },
-      }),
-    );
+      },
+      trustProxy: proxyAddr.compile('loopback'),
+    });
     app.use((req, res) => {
       recorded.reachedChain.push(`${req.method} ${req.path}`);
       res.status(200).send('the chain');
     });
-    server = http.createServer(app);
+    server = http.createServer((req, res) => {
+      if (!refuseKnownOffender(req, res)) app(req, res);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -97,9 +99,11 @@ describe('refusing a known offender before any other work', () => {
   });
 
   // node:http rather than fetch: fetch refuses to send TRACE.
-  const send = (path: string, init: { method?: string; headers?: Record<string, string> } = {}) =>
+  // The path is sent as the request target byte for byte, so it may also be an absolute URL.
+  const send = (path: string, init: { method?: string; headers?: Record<string, string>; to?: string } = {}) =>
     new Promise<Answer>((resolve, reject) => {
-      const outgoing = http.request(`${baseUrl}${path}`, { method: init.method ?? 'GET', headers: { 'x-forwarded-proto': 'https', ...init.headers } }, (incoming) => {
+      const { hostname, port } = new URL(init.to ?? baseUrl);
+      const outgoing = http.request({ hostname, port, path, method: init.method ?? 'GET', headers: { 'x-forwarded-proto': 'https', ...init.headers } }, (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
         incoming.on('end', () => {
@@ -196,5 +200,54 @@ describe('refusing a known offender before any other work', () => {
     assert.equal(refused.status, 429);
     const other = await send('/account', { headers: { 'x-forwarded-for': '203.0.113.10' } });
     assert.equal(other.status, 200);
+  });
+
+  it('leaves to the chain a request target that is not a plain path, and logs a plain one without its query', async () => {
+    for (const target of ['https://127.0.0.1/account', '/account#fragment']) {
+      const answer = await send(target);
+      assert.equal(answer.status, 200, `${target} goes to the chain`);
+    }
+    assert.deepEqual(recorded.reachedChain, ['GET /account', 'GET /account']);
+    assert.deepEqual(recorded.asked, []);
+    const refused = await send('/account?token=secret');
+    assert.equal(refused.status, 429);
+    assert.deepEqual(
+      recorded.accessLines.map((line) => line.path),
+      ['/account'],
+    );
+  });
+
+  it('believes X-Forwarded-For and X-Forwarded-Proto only from a trusted proxy', async () => {
+    // A server trusting no proxy: a plain-HTTP client saying "https" and naming the offender's
+    // address is neither secure nor that address, so the chain answers it (with its redirect).
+    const untrusting = http.createServer((req, res) => {
+      const refuse = createEarlyRefusal({
+        knownRefusal: (address) => {
+          recorded.asked.push(address);
+          return refusal;
+        },
+        securityHeaders: [],
+        renderErrorPage: () => 'refused',
+        accessLog: () => undefined,
+        trustProxy: proxyAddr.compile([]),
+      });
+      if (refuse(req, res)) return;
+      recorded.reachedChain.push(`${req.method ?? ''} ${req.url ?? ''}`);
+      res.end('the chain');
+    });
+    await new Promise<void>((resolve) => untrusting.listen(0, '127.0.0.1', resolve));
+    try {
+      const to = `http://127.0.0.1:${(untrusting.address() as AddressInfo).port}`;
+      const answer = await send('/account', { to, headers: { 'x-forwarded-for': '203.0.113.9' } });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(recorded.reachedChain, ['GET /account']);
+      assert.deepEqual(recorded.asked, [], 'not secure, so the limit was not asked');
+    } finally {
+      await new Promise<void>((resolve) => {
+        untrusting.close(() => {
+          resolve();
+        });
+      });
+    }
   });
 });

@@ -64,7 +64,7 @@ describe('the general limit, per client address', () => {
 
   it('answers later refusals from memory exactly as the limiter answered the first, and counts each', async () => {
     // The first 429 came from express-rate-limit and the shared store; from then on the address is
-    // refused by the app's first middleware (security/early-refusal.ts). A client must not tell
+    // refused by the server's listener before Express (security/early-refusal.ts). A client must not tell
     // them apart: the same headers with the same values, apart from the request id, the date and
     // the seconds left.
     const metricsBefore = await rateLimitedCount(server);
