@@ -226,6 +226,9 @@ try {
   const cases = [];
   const bare = await startBaseline('bare-express', 'bare-express.mjs');
   cases.push({ id: 'bare.hello', server: 'bare Express 5', endpoint: 'GET / "hello"', url: bare.url, pid: bare.pid, path: '/', expectStatus: 200 });
+  // Below the floor: Node's HTTPS server with no Express, to show what Express itself costs.
+  const node = await startBaseline('bare-node', 'bare-express.mjs', { BENCH_ANSWER: 'node' });
+  cases.push({ id: 'bare.node', server: 'bare Node.js (no Express)', endpoint: 'GET / "hello"', url: node.url, pid: node.pid, path: '/', expectStatus: 200 });
   // The same floor sending Portcullis's answer (its headers and the guest home page), nothing else:
   // what the answer itself costs, apart from the defences (needs the build in dist/).
   if (wants('portcullis') && existsSync(path.join(root, 'dist/src/web/render.js'))) {

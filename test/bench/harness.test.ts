@@ -69,6 +69,10 @@ describe('the benchmark harness', () => {
     assert.equal(bare.rps.length, 1);
     assert.ok((bare.rps[0] ?? 0) > 0);
     assert.equal(bare.unexpected, 0, 'every answer was the expected 200');
+    // Node's own HTTPS server, below the floor: what Express itself costs.
+    const node = results.throughput.find((entry) => entry.id === 'bare.node');
+    assert.ok(node !== undefined && (node.rps[0] ?? 0) > 0, 'bare Node.js was measured');
+    assert.equal(node.unexpected, 0);
     assert.ok(results.machine.cores >= 1);
   });
 

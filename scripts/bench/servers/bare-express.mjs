@@ -5,12 +5,22 @@
 // With BENCH_ANSWER=portcullis it sends Portcullis's answer instead (its security headers, set
 // once per request from a list, and the guest home page's HTML, rendered once) and does nothing
 // else: the price of the answer's size and headers alone, apart from every defence.
+//
+// With BENCH_ANSWER=node it is not Express at all: Node's own HTTPS server answering "hello" with
+// the same status and headers Express's res.send gives it (but the ETag). Express's own cost per
+// request is the difference; it is also what an answer made before Express sees the request (the
+// early refusal of a known offender) does not pay.
 
 import express from 'express';
 import { serveHttps } from '../lib/children.mjs';
 
 const app = express();
-if (process.env.BENCH_ANSWER === 'portcullis') {
+if (process.env.BENCH_ANSWER === 'node') {
+  serveHttps((_req, res) => {
+    res.writeHead(200, ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', '5']);
+    res.end('hello');
+  });
+} else if (process.env.BENCH_ANSWER === 'portcullis') {
   const dist = new URL('../../../dist/src/', import.meta.url);
   const { collectSecurityHeaders } = await import(new URL('security/headers.js', dist).href);
   const { renderDocument } = await import(new URL('web/render.js', dist).href);
@@ -27,4 +37,4 @@ if (process.env.BENCH_ANSWER === 'portcullis') {
   });
 }
 
-serveHttps(app);
+if (process.env.BENCH_ANSWER !== 'node') serveHttps(app);
