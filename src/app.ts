@@ -12,7 +12,7 @@ import type { AppMonitoring } from './observability/monitoring.js';
 import { attachSecurityMetrics } from './observability/metrics.js';
 import { createCsrfProtection } from './security/csrf.js';
 import { securityHeaderList, securityHeaders } from './security/headers.js';
-import { createEarlyRefusal, type TrustProxy } from './security/early-refusal.js';
+import { createEarlyRefusal, refusingBefore, type TrustProxy } from './security/early-refusal.js';
 import { createSessionGate, type StateBackend } from './security/availability.js';
 import type { SignInProtection } from './security/brute-force.js';
 import type { RateLimiters } from './security/rate-limit.js';
@@ -194,8 +194,8 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(createErrorHandler(renderErrorPage));
   return {
     app,
-    listener: (req, res) => {
-      if (!refuseKnownOffender(req, res)) app(req, res);
-    },
+    listener: refusingBefore(app, refuseKnownOffender, (error) => {
+      logger.error({ code: 'EARLY_REFUSAL_FAILED', cause: error instanceof Error ? error.message : String(error) }, 'the early refusal failed; the request went to the application');
+    }),
   };
 }

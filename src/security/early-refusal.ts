@@ -18,7 +18,7 @@
 // plain path. So the lane can only answer sooner, never differently.
 
 import { Buffer } from 'node:buffer';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import proxyAddr from 'proxy-addr';
 import { AppError } from '../errors/app-error.js';
@@ -120,7 +120,9 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     const path = plainPathOf(req.url);
     // Asked in this order because knownRefusal counts the hit, as the limit in the chain would.
     if (path === undefined || answeredBeforeTheLimit(req, path, trustProxy)) return false;
-    const ip = proxyAddr(req, trustProxy);
+    const ip = proxyAddr(req, trustProxy) as string | undefined;
+    // A socket already closed has no address; the chain deals with that as it always did.
+    if (ip === undefined || ip === '') return false;
     const known = knownRefusal(ip);
     if (known === undefined) return false;
     const started = process.hrtime.bigint();
@@ -138,5 +140,28 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     metrics?.security.rateLimited(known.limiter);
     accessLog({ method, path, ip }, requestId, refusal.status, seconds * 1000);
     return true;
+  };
+}
+
+/**
+ * The server's request listener: the early refusal, then the application for every request it
+ * leaves alone. Outside Express no error handler catches a throw, and a throw in a request listener
+ * would end the process: so a failure of the lane is reported, and the request goes on to the
+ * application (which applies the same limit) unless an answer was already started.
+ */
+export function refusingBefore(application: RequestListener, refuse: EarlyRefusal, onError: (error: unknown) => void): RequestListener {
+  return (req, res) => {
+    let answered: boolean;
+    try {
+      answered = refuse(req, res);
+    } catch (error) {
+      onError(error);
+      if (res.headersSent) {
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+      answered = false;
+    }
+    if (!answered) application(req, res);
   };
 }

@@ -14,7 +14,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import express from 'express';
 import proxyAddr from 'proxy-addr';
 import { noSecurityMetrics } from '../../src/observability/metrics.js';
-import { createEarlyRefusal } from '../../src/security/early-refusal.js';
+import { createEarlyRefusal, refusingBefore } from '../../src/security/early-refusal.js';
 import { securityHeaderList } from '../../src/security/headers.js';
 import type { KnownRefusal } from '../../src/security/rate-limit.js';
 
@@ -249,5 +249,49 @@ describe('refusing a known offender before any other work', () => {
         });
       });
     }
+  });
+
+  it('never takes the server down when the lane itself fails: the application answers instead', async () => {
+    // Outside Express nothing catches a throw, and a throw in a request listener ends the process.
+    const reported: string[] = [];
+    const failing = (where: 'before' | 'after') =>
+      createEarlyRefusal({
+        knownRefusal: () => {
+          if (where === 'before') throw new Error('store broke');
+          return refusal;
+        },
+        securityHeaders: [],
+        renderErrorPage: () => 'refused',
+        accessLog: () => {
+          if (where === 'after') throw new Error('log broke');
+        },
+        trustProxy: proxyAddr.compile('loopback'),
+      });
+    for (const where of ['before', 'after'] as const) {
+      const listener = refusingBefore(
+        (req, res) => {
+          recorded.reachedChain.push(`${req.method ?? ''} ${req.url ?? ''}`);
+          res.end('the chain');
+        },
+        failing(where),
+        (error) => reported.push(String(error)),
+      );
+      const server = http.createServer(listener);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const answer = await send('/account', { to: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+        // Failing before answering: the chain answers. Failing after: the refusal already went out whole.
+        assert.equal(answer.status, where === 'before' ? 200 : 429, where);
+        assert.equal(await answer.text(), where === 'before' ? 'the chain' : JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'Too many requests. Wait a moment and try again.', requestId: answer.headers.get('x-request-id') } }));
+      } finally {
+        await new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+        });
+      }
+    }
+    assert.deepEqual(recorded.reachedChain, ['GET /account']);
+    assert.deepEqual(reported, ['Error: store broke', 'Error: log broke']);
   });
 });
