@@ -14,27 +14,31 @@
 import express from 'express';
 import { serveHttps } from '../lib/children.mjs';
 
-const app = express();
-if (process.env.BENCH_ANSWER === 'node') {
-  serveHttps((_req, res) => {
-    res.writeHead(200, ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', '5']);
-    res.end('hello');
-  });
-} else if (process.env.BENCH_ANSWER === 'portcullis') {
-  const dist = new URL('../../../dist/src/', import.meta.url);
-  const { collectSecurityHeaders } = await import(new URL('security/headers.js', dist).href);
-  const { renderDocument } = await import(new URL('web/render.js', dist).href);
-  const { HomePage } = await import(new URL('web/pages/home.js', dist).href);
-  const headers = [...collectSecurityHeaders({ hstsMaxAgeSeconds: 31_536_000, hstsPreload: false })];
-  const page = renderDocument(HomePage({ context: { siteName: 'Portcullis', user: undefined, flash: undefined, csrfToken: undefined } }));
-  app.get('/', (_req, res) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    res.type('html').send(page);
-  });
-} else {
-  app.get('/', (_req, res) => {
-    res.send('hello');
-  });
+/** The Express app for the two Express answers; `serveHttps` takes any request listener. */
+async function expressApp() {
+  const app = express();
+  if (process.env.BENCH_ANSWER === 'portcullis') {
+    const dist = new URL('../../../dist/src/', import.meta.url);
+    const { collectSecurityHeaders } = await import(new URL('security/headers.js', dist).href);
+    const { renderDocument } = await import(new URL('web/render.js', dist).href);
+    const { HomePage } = await import(new URL('web/pages/home.js', dist).href);
+    const headers = [...collectSecurityHeaders({ hstsMaxAgeSeconds: 31_536_000, hstsPreload: false })];
+    const page = renderDocument(HomePage({ context: { siteName: 'Portcullis', user: undefined, flash: undefined, csrfToken: undefined } }));
+    app.get('/', (_req, res) => {
+      for (const [name, value] of headers) res.setHeader(name, value);
+      res.type('html').send(page);
+    });
+  } else {
+    app.get('/', (_req, res) => {
+      res.send('hello');
+    });
+  }
+  return app;
 }
 
-if (process.env.BENCH_ANSWER !== 'node') serveHttps(app);
+function nodeHello(_req, res) {
+  res.writeHead(200, ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', '5']);
+  res.end('hello');
+}
+
+serveHttps(process.env.BENCH_ANSWER === 'node' ? nodeHello : await expressApp());

@@ -9,7 +9,7 @@ import { deriveKey } from '../../security/keys.js';
 import type { FlowContext } from '../context.js';
 import { createCodeAttemptLimiter } from './attempt-limit.js';
 import { confirmTotp, pendingTotpEnrolment, regenerateRecoveryCodes, removeTotp, requiredFor, startTotpEnrolment, useRecoveryCode, verifyTotp } from './codes.js';
-import { hasConfirmedTotp, isMfaEnabled, secondFactorKinds, unusedRecoveryCodes, type MfaContext } from './context.js';
+import { isMfaEnabled, secondFactorKinds, unusedRecoveryCodes, type MfaContext } from './context.js';
 import {
   listPasskeys,
   passkeyAuthenticationOptions,
@@ -66,16 +66,17 @@ export function createMfaService(flow: FlowContext, options: MfaServiceOptions =
     async methodsFor(userId) {
       // Asked at every sign-in: most accounts have no second factor, and one statement says so
       // (issue 8: the sign-in's statements come out of the same cores as the password hashing).
-      const kinds = await secondFactorKinds(ctx.db, userId);
-      if (!kinds.totp && !kinds.passkeys) return [];
-      const [totp, passkeys, codes] = await Promise.all([hasConfirmedTotp(ctx.db, userId), listPasskeys(ctx, userId), unusedRecoveryCodes(ctx.db, userId)]);
+      // The same statement says which kinds there are; only recovery codes are left to count.
+      const { totp, passkeys } = await secondFactorKinds(ctx.db, userId);
+      if (!totp && !passkeys) return [];
+      const codes = await unusedRecoveryCodes(ctx.db, userId);
       const methods: SecondFactorMethod[] = [];
       if (totp) methods.push('totp');
-      if (passkeys.length > 0 && ctx.relyingParty !== undefined) methods.push('passkey');
-      // Recovery codes only ever stand in for a factor the account has.
-      if ((totp || passkeys.length > 0) && codes > 0) methods.push('recovery');
+      if (passkeys && ctx.relyingParty !== undefined) methods.push('passkey');
+      // Recovery codes only ever stand in for a factor the account has (it has one here).
+      if (codes > 0) methods.push('recovery');
       // An account whose only factor cannot be used here (passkeys at an IP address) still needs one.
-      if (methods.length === 0 && passkeys.length > 0) methods.push('passkey');
+      if (methods.length === 0 && passkeys) methods.push('passkey');
       return methods;
     },
     startTotpEnrolment: (user, meta) => startTotpEnrolment(ctx, user, meta),
