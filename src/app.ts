@@ -34,7 +34,8 @@ import { cspReportRoutes } from './web/routes/csp-reports.js';
 import { authPageRoutes } from './web/routes/auth.js';
 import { mfaPageRoutes } from './web/routes/mfa.js';
 import { healthRoutes } from './web/routes/health.js';
-import { pageRoutes } from './web/routes/pages.js';
+import { guestHomeDocument, pageRoutes } from './web/routes/pages.js';
+import { createGuestLane } from './web/guest-lane.js';
 import { unlockPageRoutes } from './web/routes/unlock.js';
 import { memoiseDocumentWithValue, renderDocument } from './web/render.js';
 import { ErrorPage } from './web/pages/error.js';
@@ -63,7 +64,7 @@ export interface AppDependencies {
 export interface PortcullisApp {
   /** Every middleware and route (tests list the routes from it). */
   readonly app: Express;
-  /** Known offenders refused before Express sees the request (step 0 below), else the app. */
+  /** Known offenders refused, and guests' home page answered, before Express (step 0 below); else the app. */
   readonly listener: RequestListener;
 }
 
@@ -112,13 +113,27 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   // 0. A client the general limit has already refused this window: refused again before Express
   //    sees the request, with the answer the chain would give, logged and counted
   //    (early-refusal.ts; run by the listener returned below).
-  const refuseKnownOffender = createEarlyRefusal({
-    knownRefusal: rateLimiters.knownRefusal,
+  const laneAnswers = {
     securityHeaders: securityHeaderList(headerOptions),
     renderErrorPage,
     accessLog: accessLogOf(logger),
     metrics: monitoring?.metrics,
     trustProxy: app.get('trust proxy fn') as TrustProxy,
+  };
+  const refuseKnownOffender = createEarlyRefusal({ ...laneAnswers, knownRefusal: rateLimiters.knownRefusal });
+  const reportLaneFailure = (error: unknown): void => {
+    logger.error({ code: 'EARLY_REFUSAL_FAILED', cause: error instanceof Error ? error.message : String(error) }, 'an answer before Express failed; the request went to the application');
+  };
+  //    Then the home page of a visitor who is not signed in, the same for all of them: counted
+  //    against the general limit and answered with the chain's headers, before Express
+  //    (web/guest-lane.ts). Every other request, and every route a team adds, goes to Express.
+  const serveGuestPage = createGuestLane({
+    ...laneAnswers,
+    pages: new Map([['/', guestHomeDocument(config.siteName)]]),
+    cookieName: config.session.cookieName,
+    countGeneral: rateLimiters.countGeneral,
+    application: app,
+    onError: reportLaneFailure,
   });
   //    Metrics: request durations by route template, timed from the very first middleware, and
   //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
@@ -194,8 +209,6 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(createErrorHandler(renderErrorPage));
   return {
     app,
-    listener: refusingBefore(app, refuseKnownOffender, (error) => {
-      logger.error({ code: 'EARLY_REFUSAL_FAILED', cause: error instanceof Error ? error.message : String(error) }, 'the early refusal failed; the request went to the application');
-    }),
+    listener: refusingBefore(app, (req, res) => refuseKnownOffender(req, res) || serveGuestPage(req, res), reportLaneFailure),
   };
 }

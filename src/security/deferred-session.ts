@@ -19,7 +19,7 @@ import type session from 'express-session';
  * can only err towards "present" (another cookie whose name ends with this one), which is safe:
  * such a request goes through express-session as before.
  */
-export function mayHaveSessionCookie(req: Request, cookieName: string): boolean {
+export function mayHaveSessionCookie(req: Pick<Request, 'headers'>, cookieName: string): boolean {
   const header = req.headers.cookie;
   return header !== undefined && header.includes(`${cookieName}=`);
 }

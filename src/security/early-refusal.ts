@@ -27,9 +27,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { requestIdFor, type AccessLog } from '../observability/request-context.js';
 import type { KnownRefusal } from './rate-limit.js';
 
-export interface EarlyRefusalOptions {
-  /** The general limit's remembered refusals (RateLimiters.knownRefusal). */
-  readonly knownRefusal: (address: string) => KnownRefusal | undefined;
+/** What an answer written outside Express needs to be the chain's answer: headers, page, log, metrics. */
+export interface LaneAnswerOptions {
   /** The security headers every answer carries (headers.ts, securityHeaderList). */
   readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
   readonly renderErrorPage: ErrorPageRenderer;
@@ -38,6 +37,11 @@ export interface EarlyRefusalOptions {
   readonly metrics?: Pick<Metrics, 'observeAnswer' | 'security'> | undefined;
   /** The app's compiled trust proxy setting (app.get('trust proxy fn')): who may name the client. */
   readonly trustProxy: TrustProxy;
+}
+
+export interface EarlyRefusalOptions extends LaneAnswerOptions {
+  /** The general limit's remembered refusals (RateLimiters.knownRefusal). */
+  readonly knownRefusal: (address: string) => KnownRefusal | undefined;
 }
 
 /** Express's compiled trust proxy setting: whether the hop-th address may be a trusted proxy. */
@@ -61,7 +65,7 @@ const unusualTargetCharacters = /[\t\n\f\r #\u00a0\ufeff]/;
  * The request's path as Express's req.path gives it, for a request target that is a plain path
  * ("/account?tab=1"); undefined for any other form ("*", an absolute URL), left to the chain.
  */
-function plainPathOf(url: string | undefined): string | undefined {
+export function plainPathOf(url: string | undefined): string | undefined {
   // parseurl, which Express uses, hands targets with these characters to url.parse: its path
   // could then differ from a simple cut at "?".
   if (url === undefined || !url.startsWith('/') || unusualTargetCharacters.test(url)) return undefined;
@@ -70,7 +74,7 @@ function plainPathOf(url: string | undefined): string | undefined {
 }
 
 /** Express's req.secure: TLS on this socket, or X-Forwarded-Proto "https" from a trusted proxy. */
-function isSecure(req: IncomingMessage, trustProxy: TrustProxy): boolean {
+export function isSecure(req: IncomingMessage, trustProxy: TrustProxy): boolean {
   const socket = req.socket as Partial<TLSSocket>;
   const ownScheme = socket.encrypted === true ? 'https' : 'http';
   if (!trustProxy(socket.remoteAddress as string, 0)) return ownScheme === 'https';
@@ -94,7 +98,13 @@ function answeredBeforeTheLimit(req: IncomingMessage, path: string, trustProxy: 
   }
 }
 
-export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorPage, accessLog, metrics, trustProxy }: EarlyRefusalOptions): EarlyRefusal {
+/**
+ * Writes the general limit's 429 the way the chain would (see the top of this file), then logs and
+ * counts it: `limitHeaders` are the limit's RateLimit, RateLimit-Policy and Retry-After.
+ */
+export type RefusalWriter = (req: IncomingMessage, res: ServerResponse, path: string, ip: string, limitHeaders: ReadonlyArray<readonly [string, string]>, limiter: string) => void;
+
+export function createRefusalWriter({ securityHeaders, renderErrorPage, accessLog, metrics, trustProxy }: LaneAnswerOptions): RefusalWriter {
   const refusal = new AppError('RATE_LIMITED');
   // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
   const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
@@ -116,6 +126,27 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     }
     return prefers;
   };
+  return (req, res, path, ip, limitHeaders, limiter) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
+    const html = wantsPage(req, path);
+    const body = html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter;
+    const headers = fixedHeaders.concat('X-Request-Id', requestId);
+    for (const [name, value] of limitHeaders) headers.push(name, value);
+    headers.push('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)));
+    const method = req.method ?? 'GET';
+    res.writeHead(refusal.status, headers);
+    res.end(method === 'HEAD' ? undefined : body);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics?.observeAnswer(method, 'unmatched', refusal.status, seconds);
+    metrics?.security.rateLimited(limiter);
+    accessLog({ method, path, ip }, requestId, refusal.status, seconds * 1000);
+  };
+}
+
+export function createEarlyRefusal(options: EarlyRefusalOptions): EarlyRefusal {
+  const { knownRefusal, trustProxy } = options;
+  const writeRefusal = createRefusalWriter(options);
   return function refuseKnownOffenders(req, res) {
     const path = plainPathOf(req.url);
     // Asked in this order because knownRefusal counts the hit, as the limit in the chain would.
@@ -125,20 +156,7 @@ export function createEarlyRefusal({ knownRefusal, securityHeaders, renderErrorP
     if (ip === undefined || ip === '') return false;
     const known = knownRefusal(ip);
     if (known === undefined) return false;
-    const started = process.hrtime.bigint();
-    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
-    const html = wantsPage(req, path);
-    const body = html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter;
-    const headers = fixedHeaders.concat('X-Request-Id', requestId);
-    for (const [name, value] of known.headers) headers.push(name, value);
-    headers.push('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)));
-    const method = req.method ?? 'GET';
-    res.writeHead(refusal.status, headers);
-    res.end(method === 'HEAD' ? undefined : body);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics?.observeAnswer(method, 'unmatched', refusal.status, seconds);
-    metrics?.security.rateLimited(known.limiter);
-    accessLog({ method, path, ip }, requestId, refusal.status, seconds * 1000);
+    writeRefusal(req, res, path, ip, known.headers, known.limiter);
     return true;
   };
 }

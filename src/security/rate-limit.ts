@@ -76,6 +76,18 @@ export interface RateLimiters {
    * (counted as one more hit), else undefined: what lets a flood be answered before any other work.
    */
   readonly knownRefusal: (address: string) => KnownRefusal | undefined;
+  /**
+   * Counts one request from `address` against the general limit, as the general limiter would, and
+   * gives its answer: the draft-8 headers, and whether the request is refused (then with its
+   * Retry-After). For answers given before Express (web/guest-lane.ts); rejects when the store fails.
+   */
+  readonly countGeneral: (address: string) => Promise<GeneralCount>;
+}
+
+/** The general limit's answer to one counted request, worded as express-rate-limit words it. */
+export interface GeneralCount {
+  readonly refused: boolean;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** A refusal the general limit already decided: its limiter's name and the headers it sends. */
@@ -163,7 +175,7 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
   return {
     // Public pages keep working while the shared store is away; the auth limits below do not.
     general: limiter('general', limits.generalMax, { passOnStoreError: true }, generalStore),
-    knownRefusal: knownRefusals('general', limits.generalMax, limits.windowMs, generalStore),
+    ...generalLimitAnswers('general', limits.generalMax, limits.windowMs, generalStore),
     auth: authLimiter,
     email: limiter('email', limits.emailMax, {
       appliesTo: (req) => req.method === 'POST' && emailLimitedPaths.includes(req.path) && emailKey(req) !== undefined,
@@ -174,14 +186,16 @@ export function createRateLimiters(options: Readonly<RateLimitOptions>): RateLim
 }
 
 /**
- * The general limit's answer for an address it has already refused this window, as express-rate-limit
- * words it (the draft-8 headers with the key's partition, and Retry-After), counted as one more hit;
- * undefined for any other address. The key is the library's default: the address, IPv6 by /56.
+ * The general limit's answers outside express-rate-limit, worded as the library words them (the
+ * draft-8 headers with the key's partition, and Retry-After on a refusal; a test compares them
+ * header by header): `knownRefusal` for an address already refused this window (counted as one
+ * more hit; undefined for any other address), `countGeneral` for any request. The key is the
+ * library's default: the address, IPv6 by /56.
  */
-function knownRefusals(name: string, limit: number, windowMs: number, store: RefusalCachingStore): (address: string) => KnownRefusal | undefined {
+function generalLimitAnswers(name: string, limit: number, windowMs: number, store: RefusalCachingStore): Pick<RateLimiters, 'knownRefusal' | 'countGeneral'> {
   const windowSeconds = Math.ceil(windowMs / 1000);
   // The policy header names the key's partition as express-rate-limit does (a SHA-256 prefix);
-  // kept per refused key so a flood hashes nothing. Bounded: cleared when full.
+  // kept per key so a flood, or a visitor's next pages, hash nothing. Bounded: cleared when full.
   const partitions = new Map<string, string>();
   const partitionOf = (key: string): string => {
     let partition = partitions.get(key);
@@ -192,19 +206,27 @@ function knownRefusals(name: string, limit: number, windowMs: number, store: Ref
     }
     return partition;
   };
-  return (address) => {
-    const key = ipKeyGenerator(address);
-    const refusal = store.refusalOf(key);
-    if (refusal === undefined) return undefined;
-    const seconds = String(Math.max(0, Math.ceil((refusal.resetAt - Date.now()) / 1000)));
-    return {
-      limiter: name,
-      headers: [
-        ['RateLimit', `"${name}"; r=0; t=${seconds}`],
-        ['RateLimit-Policy', `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`],
-        ['Retry-After', seconds],
-      ],
-    };
+  const headersFor = (key: string, remaining: number, resetAt: number | undefined, refused: boolean): Array<readonly [string, string]> => {
+    const seconds = String(resetAt === undefined ? windowSeconds : Math.max(0, Math.ceil((resetAt - Date.now()) / 1000)));
+    const headers: Array<readonly [string, string]> = [
+      ['RateLimit', `"${name}"; r=${remaining}; t=${seconds}`],
+      ['RateLimit-Policy', `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`],
+    ];
+    if (refused) headers.push(['Retry-After', seconds]);
+    return headers;
+  };
+  return {
+    knownRefusal(address) {
+      const key = ipKeyGenerator(address);
+      const refusal = store.refusalOf(key);
+      return refusal === undefined ? undefined : { limiter: name, headers: headersFor(key, 0, refusal.resetAt, true) };
+    },
+    async countGeneral(address) {
+      const key = ipKeyGenerator(address);
+      const { totalHits, resetTime } = await store.increment(key);
+      const refused = totalHits > limit;
+      return { refused, headers: headersFor(key, Math.max(limit - totalHits, 0), resetTime?.getTime(), refused) };
+    },
   };
 }
 

@@ -27,7 +27,8 @@ export const requireDecodablePath: RequestHandler = (req, _res, next) => {
 /** Body types the application parses. Anything else with a body is refused with 415. */
 export const defaultAcceptedBodyTypes = ['application/json', 'application/x-www-form-urlencoded'] as const;
 
-function hasBody(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+/** True when the request announces a body (a length above zero, or a chunked one). */
+export function hasBody(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -8,6 +8,14 @@ import { pageContext } from '../page-context.js';
 import { HomePage } from '../pages/home.js';
 import { renderDocument, sendDocument, sendPage } from '../render.js';
 
+/**
+ * The home page as every visitor who is not signed in and has no pending message sees it. Also
+ * served before Express to such visitors (web/guest-lane.ts).
+ */
+export function guestHomeDocument(siteName: string): string {
+  return renderDocument(HomePage({ context: { siteName, user: undefined, flash: undefined, csrfToken: undefined } }));
+}
+
 export function pageRoutes(deps: Pick<WebDependencies, 'config' | 'requireVerifiedEmail'>): Router {
   const router = Router();
   // A visitor who is not signed in and has no pending message sees the same page as every other
@@ -22,7 +30,7 @@ export function pageRoutes(deps: Pick<WebDependencies, 'config' | 'requireVerifi
     }
     const context = pageContext(req, res, deps.config.siteName);
     if (context.user === undefined && context.flash === undefined && context.csrfToken === undefined) {
-      sendDocument(res, (guestHome ??= renderDocument(HomePage({ context }))));
+      sendDocument(res, (guestHome ??= guestHomeDocument(context.siteName)));
       return;
     }
     sendPage(res, HomePage({ context }));

@@ -1,0 +1,130 @@
+// src/web/guest-lane.ts
+// Pages that are the same for every visitor who is not signed in (the home page) are answered to
+// such visitors by the server's request listener, before Express (issue 8). Express's own dispatch
+// (its prototypes on the request and answer, its router) costs about five sixths of a bare Express
+// "hello"; the home page is what anonymous traffic and crawlers ask for most.
+//
+// Every defence still applies, exactly as the chain applies it to that page: the request is counted
+// against the general rate limit (and refused with the chain's 429 when over it), and the answer
+// carries the security headers, X-Request-Id, the limit's draft-8 headers, no-store, and the page,
+// byte for byte; it is logged on the access log and timed in the metrics under its route. A test
+// compares the lane's answer with the chain's, header by header.
+//
+// The lane takes a request only when the chain would certainly serve that page without a session:
+// GET or HEAD; the request target exactly the page's path (no query string, which the route would
+// validate); HTTPS (or X-Forwarded-Proto from a trusted proxy); no body; no session cookie (a
+// signed-in visitor, or one with a message waiting, sees another page); no forwarding header that
+// the chain would report as a misconfiguration. Anything else, and any failure of the rate-limit
+// store (which the chain then meets, and fails open on, as before), goes to Express unchanged.
+// Routes a team adds are never answered here.
+
+import { Buffer } from 'node:buffer';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import proxyAddr from 'proxy-addr';
+import { requestIdFor } from '../observability/request-context.js';
+import { mayHaveSessionCookie } from '../security/deferred-session.js';
+import { createRefusalWriter, isSecure, type LaneAnswerOptions } from '../security/early-refusal.js';
+import type { GeneralCount } from '../security/rate-limit.js';
+import { hasBody } from '../security/request-guards.js';
+
+export interface GuestLaneOptions extends LaneAnswerOptions {
+  /** Path → the document every guest gets there (rendered once, at start). */
+  readonly pages: ReadonlyMap<string, string>;
+  /** The session cookie's name: a request that may carry it goes to Express. */
+  readonly cookieName: string;
+  /** Counts the request against the general limit (RateLimiters.countGeneral). */
+  readonly countGeneral: (address: string) => Promise<GeneralCount>;
+  /** Where a request goes when the lane cannot answer it after all (the store failed). */
+  readonly application: RequestListener;
+  /** Told of every failure of the lane; the request is then the application's. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** Takes the request (answers it, now or once counted) and returns true, or returns false untouched. */
+export type GuestLane = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+interface GuestPage {
+  readonly body: Buffer;
+  readonly length: string;
+}
+
+/**
+ * Forwarding headers that will be ignored (a Forwarded header; X-Forwarded-For from a peer that is
+ * not a trusted proxy) point at a misconfigured proxy: express-rate-limit reports them
+ * (ERR_ERL_UNEXPECTED_X_FORWARDED_FOR, ERR_ERL_FORWARDED_HEADER), so such requests go to the chain.
+ */
+function namesAnUntrustedClient(req: IncomingMessage, trustProxy: LaneAnswerOptions['trustProxy']): boolean {
+  if (req.headers.forwarded !== undefined) return true;
+  return req.headers['x-forwarded-for'] !== undefined && !trustProxy(req.socket.remoteAddress as string, 0);
+}
+
+export function createGuestLane(options: GuestLaneOptions): GuestLane {
+  const { cookieName, countGeneral, application, onError, securityHeaders, accessLog, metrics, trustProxy } = options;
+  const writeRefusal = createRefusalWriter(options);
+  const pages = new Map<string, GuestPage>();
+  for (const [path, document] of options.pages) {
+    const body = Buffer.from(document, 'utf8');
+    pages.set(path, { body, length: String(body.length) });
+  }
+  // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
+  const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
+
+  const answer = (req: IncomingMessage, res: ServerResponse, path: string, page: GuestPage, ip: string, count: GeneralCount, started: bigint): void => {
+    if (count.refused) {
+      writeRefusal(req, res, path, ip, count.headers, 'general');
+      return;
+    }
+    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
+    const headers = fixedHeaders.concat('X-Request-Id', requestId);
+    for (const [name, value] of count.headers) headers.push(name, value);
+    headers.push('Content-Type', 'text/html; charset=utf-8', 'Content-Length', page.length);
+    const method = req.method as string;
+    res.writeHead(200, headers);
+    res.end(method === 'HEAD' ? undefined : page.body);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // The route's template, as the metrics middleware names a matched route.
+    metrics?.observeAnswer(method, path, 200, seconds);
+    accessLog({ method, path, ip }, requestId, 200, seconds * 1000);
+  };
+
+  // Called from a promise: a throw there would be an unhandled rejection, so it is reported instead.
+  const handOn = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      application(req, res);
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  return function serveGuestPage(req, res) {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    // The whole request target must be the page's path: a query string, an absolute URL or any
+    // other spelling goes to the chain.
+    const path = req.url;
+    const page = path === undefined ? undefined : pages.get(path);
+    if (path === undefined || page === undefined) return false;
+    if (!isSecure(req, trustProxy) || hasBody(req.headers) || mayHaveSessionCookie(req, cookieName) || namesAnUntrustedClient(req, trustProxy)) return false;
+    const ip = proxyAddr(req, trustProxy) as string | undefined;
+    // A socket already closed has no address; the chain deals with that as it always did.
+    if (ip === undefined || ip === '') return false;
+    const started = process.hrtime.bigint();
+    countGeneral(ip).then(
+      (count) => {
+        try {
+          answer(req, res, path, page, ip, count, started);
+        } catch (error) {
+          onError(error);
+          if (!res.headersSent) handOn(req, res);
+          else if (!res.writableEnded) res.destroy();
+        }
+      },
+      () => {
+        // The store is away: the chain's general limiter meets the same failure, logs it (once a
+        // minute) and lets public pages through, as it always did. Nothing was answered yet.
+        handOn(req, res);
+      },
+    );
+    return true;
+  };
+}
