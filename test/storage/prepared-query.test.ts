@@ -61,13 +61,21 @@ describe('prepared queries', () => {
     assert.deepEqual(await byEmailAndId(db, 'two@example.com', 'u1'), []);
   });
 
-  it('refuses an argument that is not one parameter, and a wrong number of arguments', async () => {
-    const twice = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where('id', '=', id).where('email', '!=', id));
-    await assert.rejects(twice(db, 'u1'), /argument 0 must be bound exactly once/);
+  it('binds numbers and an argument used in several places', async () => {
+    const createdSince = preparedQuery(2, (handle: Db, since: number, id: string) => handle.selectFrom('users').select('id').where('created_at', '>=', since).where('id', '=', id).where('email', '!=', id).orderBy('id'));
+    assert.deepEqual(await createdSince(db, 0, 'u1'), [{ id: 'u1' }]);
+    assert.deepEqual(await createdSince(db, Date.now() + 60_000, 'u1'), [], 'the second call\'s number, not the first\'s');
+  });
+
+  it('refuses an argument that is not bound unchanged, and a wrong number of arguments', async () => {
     // A literal is written into the SQL text: that would freeze the first call's value. Refused.
     const inlined = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where(sql<boolean>`id = ${sql.lit(id)}`));
-    await assert.rejects(inlined(db, 'u1'), /argument 0 must be bound exactly once/);
+    await assert.rejects(inlined(db, 'u1'), /argument 0 must be bound as a parameter, unchanged/);
+    // A value computed from an argument while building would be the first call's too. Refused.
+    const computed = preparedQuery(1, (handle: Db, at: number) => handle.selectFrom('users').select('id').where('created_at', '<', at + 1000));
+    await assert.rejects(computed(db, 5), /argument 0 must be bound as a parameter, unchanged/);
     const one = preparedQuery(1, (handle: Db, id) => handle.selectFrom('users').select('id').where('id', '=', id));
-    await assert.rejects(one(db), /expected 1 arguments, got 0/);
+    // A caller from untyped code: the count is checked at run time too.
+    await assert.rejects((one as (handle: Db, ...args: string[]) => Promise<unknown>)(db), /expected 1 arguments, got 0/);
   });
 });

@@ -13,6 +13,7 @@ import type { CodeAttemptLimiter } from './attempt-limit.js';
 import { generateRecoveryCodes, hashRecoveryCode, normaliseRecoveryCode } from './recovery-codes.js';
 import type { SecondFactorObserver } from './types.js';
 import { randomUUID } from 'node:crypto';
+import { preparedQuery } from '../../storage/prepared-query.js';
 
 type Queryable = Kysely<Database> | Transaction<Database>;
 
@@ -50,14 +51,18 @@ export async function unusedRecoveryCodes(db: Queryable, userId: string): Promis
   return Number(row.n);
 }
 
+// Asked on every sign-in: prepared once per database handle (storage/prepared-query.ts, issue 8).
+const secondFactorKindsOf = preparedQuery(1, (db: Queryable, userId: string) =>
+  db.selectNoFrom((eb) => [
+    eb.exists(eb.selectFrom('mfa_totp').select('user_id').where('user_id', '=', userId).where('confirmed_at', 'is not', null)).as('totp'),
+    eb.exists(eb.selectFrom('passkeys').select('id').where('user_id', '=', userId)).as('passkeys'),
+  ]),
+);
+
 /** Which kinds of second factor the account has, in one statement (a confirmed TOTP; any passkey). */
 export async function secondFactorKinds(db: Queryable, userId: string): Promise<{ readonly totp: boolean; readonly passkeys: boolean }> {
-  const row = await db
-    .selectNoFrom((eb) => [
-      eb.exists(eb.selectFrom('mfa_totp').select('user_id').where('user_id', '=', userId).where('confirmed_at', 'is not', null)).as('totp'),
-      eb.exists(eb.selectFrom('passkeys').select('id').where('user_id', '=', userId)).as('passkeys'),
-    ])
-    .executeTakeFirstOrThrow();
+  const [row] = await secondFactorKindsOf(db, userId);
+  if (row === undefined) throw new Error('second factors: the statement returned no row');
   // SQLite answers 0 or 1, PostgreSQL true or false.
   return { totp: Number(row.totp) === 1, passkeys: Number(row.passkeys) === 1 };
 }

@@ -8,6 +8,7 @@ import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'exp
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
 import { unavailableOnFailure } from '../../errors/unavailable.js';
+import { preparedQuery } from '../prepared-query.js';
 import type { BatchCounters } from './batching-rate-limit-store.js';
 
 export interface WindowCounters {
@@ -26,11 +27,47 @@ export interface WindowCounters {
   reset(key: string): Promise<void>;
 }
 
-/**
- * Fixed-window counters in the rate_limit_counters table. Every value is a bound parameter
- * (eb.val in CASE branches: Kysely writes a plain number there into the SQL text), so the
- * statement's text is the same on every request and SQLite compiles it once (issue 8).
- */
+// Every statement of a counter is prepared once per database handle (storage/prepared-query.ts):
+// they run on every counted request, and building one with the query builder cost about as much
+// as running it (issue 8's profile). Every value is bound, so exact limits (by 1) and batched ones
+// (by N) share one statement.
+
+/** Adds `by` to a key's count, or starts a new window with it once the last one has ended. */
+const addToCount = preparedQuery(4, (db: Db, key: string, by: number, at: number, resetAt: number) =>
+  db
+    .insertInto('rate_limit_counters')
+    .values({ key, hits: by, reset_at: resetAt })
+    .onConflict((conflict) =>
+      conflict.column('key').doUpdateSet((eb) => ({
+        hits: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(eb.val(by)).else(eb('rate_limit_counters.hits', '+', eb.val(by))).end(),
+        reset_at: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(eb.val(resetAt)).else(eb.ref('rate_limit_counters.reset_at')).end(),
+      })),
+    )
+    .returning(['hits', 'reset_at']),
+);
+
+/** Adds one while the count is below `max` (or the window has ended); no row when at the limit. */
+const addOneBelow = preparedQuery(4, (db: Db, key: string, at: number, resetAt: number, max: number) =>
+  db
+    .insertInto('rate_limit_counters')
+    .values({ key, hits: 1, reset_at: resetAt })
+    .onConflict((conflict) =>
+      conflict
+        .column('key')
+        .doUpdateSet((eb) => ({
+          hits: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(sql<number>`1`).else(eb('rate_limit_counters.hits', '+', 1)).end(),
+          reset_at: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(eb.val(resetAt)).else(eb.ref('rate_limit_counters.reset_at')).end(),
+        }))
+        .where((eb) => eb.or([eb('rate_limit_counters.reset_at', '<=', at), eb('rate_limit_counters.hits', '<', max)])),
+    )
+    .returning(['hits']),
+);
+
+const takeOne = preparedQuery(1, (db: Db, key: string) => db.updateTable('rate_limit_counters').set((eb) => ({ hits: eb('hits', '-', 1) })).where('key', '=', key).where('hits', '>', 0));
+const countOf = preparedQuery(2, (db: Db, key: string, at: number) => db.selectFrom('rate_limit_counters').select(['hits', 'reset_at']).where('key', '=', key).where('reset_at', '>', at));
+const forget = preparedQuery(1, (db: Db, key: string) => db.deleteFrom('rate_limit_counters').where('key', '=', key));
+
+/** Fixed-window counters in the rate_limit_counters table. */
 export function kyselyWindowCounters(db: Db, now: () => number = Date.now): WindowCounters & BatchCounters & { prune(): Promise<number> } {
   return {
     async increment(key, windowMs) {
@@ -38,47 +75,24 @@ export function kyselyWindowCounters(db: Db, now: () => number = Date.now): Wind
     },
     async incrementBy(key, windowMs, by) {
       const at = now();
-      const resetAt = at + windowMs;
-      // One SQL template rather than the query builder: this statement runs on every request, and
-      // building it with the builder cost about as much as running it (issue 8's profile). The
-      // amount is bound too, so exact limits (by 1) and batched ones (by N) share one statement.
-      const { rows } = await sql<{ hits: number; reset_at: number }>`
-        insert into "rate_limit_counters" ("key", "hits", "reset_at") values (${key}, ${by}, ${resetAt})
-        on conflict ("key") do update set
-          "hits" = case when "rate_limit_counters"."reset_at" <= ${at} then ${by} else "rate_limit_counters"."hits" + ${by} end,
-          "reset_at" = case when "rate_limit_counters"."reset_at" <= ${at} then ${resetAt} else "rate_limit_counters"."reset_at" end
-        returning "hits", "reset_at"`.execute(db);
-      const row = rows[0];
+      const [row] = await addToCount(db, key, by, at, at + windowMs);
       if (row === undefined) throw new Error('rate-limit counter: the upsert returned no row');
       return { hits: row.hits, resetAt: row.reset_at };
     },
     async incrementBelow(key, windowMs, max) {
       const at = now();
-      const row = await db
-        .insertInto('rate_limit_counters')
-        .values({ key, hits: 1, reset_at: at + windowMs })
-        .onConflict((conflict) =>
-          conflict
-            .column('key')
-            .doUpdateSet((eb) => ({
-              hits: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(sql<number>`1`).else(eb('rate_limit_counters.hits', '+', 1)).end(),
-              reset_at: eb.case().when('rate_limit_counters.reset_at', '<=', at).then(eb.val(at + windowMs)).else(eb.ref('rate_limit_counters.reset_at')).end(),
-            }))
-            .where((eb) => eb.or([eb('rate_limit_counters.reset_at', '<=', at), eb('rate_limit_counters.hits', '<', max)])),
-        )
-        .returning(['hits'])
-        .executeTakeFirst();
+      const [row] = await addOneBelow(db, key, at, at + windowMs, max);
       return row === undefined ? undefined : row.hits;
     },
     async decrement(key) {
-      await db.updateTable('rate_limit_counters').set((eb) => ({ hits: eb('hits', '-', 1) })).where('key', '=', key).where('hits', '>', 0).execute();
+      await takeOne(db, key);
     },
     async get(key) {
-      const row = await db.selectFrom('rate_limit_counters').select(['hits', 'reset_at']).where('key', '=', key).where('reset_at', '>', now()).executeTakeFirst();
+      const [row] = await countOf(db, key, now());
       return row === undefined ? undefined : { hits: row.hits, resetAt: row.reset_at };
     },
     async reset(key) {
-      await db.deleteFrom('rate_limit_counters').where('key', '=', key).execute();
+      await forget(db, key);
     },
     async prune() {
       const result = await db.deleteFrom('rate_limit_counters').where('reset_at', '<=', now()).executeTakeFirst();
