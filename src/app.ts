@@ -121,9 +121,11 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     trustProxy: app.get('trust proxy fn') as TrustProxy,
   };
   const refuseKnownOffender = createEarlyRefusal({ ...laneAnswers, knownRefusal: rateLimiters.knownRefusal });
-  const reportLaneFailure = (error: unknown): void => {
-    logger.error({ code: 'EARLY_REFUSAL_FAILED', cause: error instanceof Error ? error.message : String(error) }, 'an answer before Express failed; the request went to the application');
-  };
+  const reportLaneFailure =
+    (code: 'EARLY_REFUSAL_FAILED' | 'GUEST_LANE_FAILED') =>
+    (error: unknown): void => {
+      logger.error({ code, cause: error instanceof Error ? error.message : String(error) }, 'an answer before Express failed; the request went to the application');
+    };
   //    Then the home page of a visitor who is not signed in, the same for all of them: counted
   //    against the general limit and answered with the chain's headers, before Express
   //    (web/guest-lane.ts). Every other request, and every route a team adds, goes to Express.
@@ -133,7 +135,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     cookieName: config.session.cookieName,
     countGeneral: rateLimiters.countGeneral,
     application: app,
-    onError: reportLaneFailure,
+    onError: reportLaneFailure('GUEST_LANE_FAILED'),
   });
   //    Metrics: request durations by route template, timed from the very first middleware, and
   //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
@@ -209,6 +211,6 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(createErrorHandler(renderErrorPage));
   return {
     app,
-    listener: refusingBefore(app, (req, res) => refuseKnownOffender(req, res) || serveGuestPage(req, res), reportLaneFailure),
+    listener: refusingBefore(app, (req, res) => refuseKnownOffender(req, res) || serveGuestPage(req, res), reportLaneFailure('EARLY_REFUSAL_FAILED')),
   };
 }

@@ -36,7 +36,11 @@ export interface GuestLaneOptions extends LaneAnswerOptions {
   readonly countGeneral: (address: string) => Promise<GeneralCount>;
   /** Where a request goes when the lane cannot answer it after all (the store failed). */
   readonly application: RequestListener;
-  /** Told of every failure of the lane; the request is then the application's. */
+  /**
+   * Told when the lane fails to write its answer (the request is then the application's, unless
+   * the answer had started). A failing store is not reported here: the chain's limiter meets the
+   * same failure and logs it, once a minute.
+   */
   readonly onError: (error: unknown) => void;
 }
 

@@ -20,6 +20,9 @@ export function pageRoutes(deps: Pick<WebDependencies, 'config' | 'requireVerifi
   const router = Router();
   // A visitor who is not signed in and has no pending message sees the same page as every other
   // such visitor (it has no form, so no token): it is rendered once, not on every request (issue 8).
+  // Most such visitors never reach this route: the server's listener answers them with the same
+  // document before Express (web/guest-lane.ts). A change to what guests get here must be made
+  // there too; test/web/guest-lane.test.ts compares the two answers and fails until it is.
   let guestHome: string | undefined;
   router.get('/', validate({}), (req, res) => {
     const user = res.locals.user;
