@@ -65,7 +65,7 @@ const unusualTargetCharacters = /[\t\n\f\r #\u00a0\ufeff]/;
  * The request's path as Express's req.path gives it, for a request target that is a plain path
  * ("/account?tab=1"); undefined for any other form ("*", an absolute URL), left to the chain.
  */
-export function plainPathOf(url: string | undefined): string | undefined {
+function plainPathOf(url: string | undefined): string | undefined {
   // parseurl, which Express uses, hands targets with these characters to url.parse: its path
   // could then differ from a simple cut at "?".
   if (url === undefined || !url.startsWith('/') || unusualTargetCharacters.test(url)) return undefined;
@@ -98,16 +98,57 @@ function answeredBeforeTheLimit(req: IncomingMessage, path: string, trustProxy: 
   }
 }
 
+/** One answer written outside Express the way the chain writes it. */
+export interface LaneAnswer {
+  readonly status: number;
+  readonly path: string;
+  readonly ip: string;
+  /** The metrics' route label: a route's template, or "unmatched". */
+  readonly route: string;
+  /** The general limit's RateLimit, RateLimit-Policy (and on a refusal Retry-After) headers. */
+  readonly limitHeaders: ReadonlyArray<readonly [string, string]>;
+  readonly contentType: string;
+  /** The body, given the answer's request id (an error page shows it). */
+  readonly body: (requestId: string) => string | Buffer;
+  /** When the lane took the request (process.hrtime.bigint()), for the metrics and the access line. */
+  readonly started: bigint;
+}
+
+/**
+ * Writes an answer with the security headers, X-Request-Id, the limit's headers, its type and
+ * length, then times it in the metrics and logs it on the access log, like every answer the chain
+ * gives. Shared by this lane and the guest lane (web/guest-lane.ts).
+ */
+export type LaneWriter = (req: IncomingMessage, res: ServerResponse, answer: LaneAnswer) => void;
+
+export function createLaneWriter({ securityHeaders, accessLog, metrics, trustProxy }: LaneAnswerOptions): LaneWriter {
+  // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
+  const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
+  return (req, res, { status, path, ip, route, limitHeaders, contentType, body, started }) => {
+    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
+    const content = body(requestId);
+    const headers = fixedHeaders.concat('X-Request-Id', requestId);
+    for (const [name, value] of limitHeaders) headers.push(name, value);
+    headers.push('Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(content)));
+    const method = req.method ?? 'GET';
+    res.writeHead(status, headers);
+    res.end(method === 'HEAD' ? undefined : content);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics?.observeAnswer(method, route, status, seconds);
+    accessLog({ method, path, ip }, requestId, status, seconds * 1000);
+  };
+}
+
 /**
  * Writes the general limit's 429 the way the chain would (see the top of this file), then logs and
  * counts it: `limitHeaders` are the limit's RateLimit, RateLimit-Policy and Retry-After.
  */
-export type RefusalWriter = (req: IncomingMessage, res: ServerResponse, path: string, ip: string, limitHeaders: ReadonlyArray<readonly [string, string]>, limiter: string) => void;
+export type RefusalWriter = (req: IncomingMessage, res: ServerResponse, path: string, ip: string, limitHeaders: ReadonlyArray<readonly [string, string]>, limiter: string, started?: bigint) => void;
 
-export function createRefusalWriter({ securityHeaders, renderErrorPage, accessLog, metrics, trustProxy }: LaneAnswerOptions): RefusalWriter {
+export function createRefusalWriter(options: LaneAnswerOptions): RefusalWriter {
+  const { renderErrorPage, metrics } = options;
+  const writeAnswer = createLaneWriter(options);
   const refusal = new AppError('RATE_LIMITED');
-  // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
-  const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
   // The JSON body is the same but for the request id: errorBody's text cut where the id goes.
   const marker = 'request-id-goes-here';
   const [jsonBefore = '', jsonAfter = ''] = JSON.stringify(errorBody(refusal, marker)).split(JSON.stringify(marker));
@@ -126,21 +167,19 @@ export function createRefusalWriter({ securityHeaders, renderErrorPage, accessLo
     }
     return prefers;
   };
-  return (req, res, path, ip, limitHeaders, limiter) => {
-    const started = process.hrtime.bigint();
-    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
+  return (req, res, path, ip, limitHeaders, limiter, started = process.hrtime.bigint()) => {
     const html = wantsPage(req, path);
-    const body = html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter;
-    const headers = fixedHeaders.concat('X-Request-Id', requestId);
-    for (const [name, value] of limitHeaders) headers.push(name, value);
-    headers.push('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)));
-    const method = req.method ?? 'GET';
-    res.writeHead(refusal.status, headers);
-    res.end(method === 'HEAD' ? undefined : body);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics?.observeAnswer(method, 'unmatched', refusal.status, seconds);
+    writeAnswer(req, res, {
+      status: refusal.status,
+      path,
+      ip,
+      route: 'unmatched',
+      limitHeaders,
+      contentType: html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+      body: (requestId) => (html ? renderErrorPage(refusal, requestId) : jsonBefore + JSON.stringify(requestId) + jsonAfter),
+      started,
+    });
     metrics?.security.rateLimited(limiter);
-    accessLog({ method, path, ip }, requestId, refusal.status, seconds * 1000);
   };
 }
 
@@ -162,8 +201,8 @@ export function createEarlyRefusal(options: EarlyRefusalOptions): EarlyRefusal {
 }
 
 /**
- * The server's request listener: the early refusal, then the application for every request it
- * leaves alone. Outside Express no error handler catches a throw, and a throw in a request listener
+ * The server's request listener: the lanes before Express (the early refusal, the guest lane),
+ * then the application for every request they leave alone. Outside Express no error handler catches a throw, and a throw in a request listener
  * would end the process: so a failure of the lane is reported, and the request goes on to the
  * application (which applies the same limit) unless an answer was already started.
  */

@@ -21,9 +21,8 @@
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import { requestIdFor } from '../observability/request-context.js';
 import { mayHaveSessionCookie } from '../security/deferred-session.js';
-import { createRefusalWriter, isSecure, type LaneAnswerOptions } from '../security/early-refusal.js';
+import { createLaneWriter, createRefusalWriter, isSecure, type LaneAnswerOptions } from '../security/early-refusal.js';
 import type { GeneralCount } from '../security/rate-limit.js';
 import { hasBody } from '../security/request-guards.js';
 
@@ -47,11 +46,6 @@ export interface GuestLaneOptions extends LaneAnswerOptions {
 /** Takes the request (answers it, now or once counted) and returns true, or returns false untouched. */
 export type GuestLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-interface GuestPage {
-  readonly body: Buffer;
-  readonly length: string;
-}
-
 /**
  * Forwarding headers that will be ignored (a Forwarded header; X-Forwarded-For from a peer that is
  * not a trusted proxy) point at a misconfigured proxy: express-rate-limit reports them
@@ -63,32 +57,19 @@ function namesAnUntrustedClient(req: IncomingMessage, trustProxy: LaneAnswerOpti
 }
 
 export function createGuestLane(options: GuestLaneOptions): GuestLane {
-  const { cookieName, countGeneral, application, onError, securityHeaders, accessLog, metrics, trustProxy } = options;
+  const { cookieName, countGeneral, application, onError, trustProxy } = options;
+  const writeAnswer = createLaneWriter(options);
   const writeRefusal = createRefusalWriter(options);
-  const pages = new Map<string, GuestPage>();
-  for (const [path, document] of options.pages) {
-    const body = Buffer.from(document, 'utf8');
-    pages.set(path, { body, length: String(body.length) });
-  }
-  // The security headers flattened once; writeHead with a flat list is Node's cheapest path.
-  const fixedHeaders = securityHeaders.flatMap(([name, value]) => [name, value]);
+  const pages = new Map<string, Buffer>();
+  for (const [path, document] of options.pages) pages.set(path, Buffer.from(document, 'utf8'));
 
-  const answer = (req: IncomingMessage, res: ServerResponse, path: string, page: GuestPage, ip: string, count: GeneralCount, started: bigint): void => {
+  const answer = (req: IncomingMessage, res: ServerResponse, path: string, page: Buffer, ip: string, count: GeneralCount, started: bigint): void => {
     if (count.refused) {
-      writeRefusal(req, res, path, ip, count.headers, 'general');
+      writeRefusal(req, res, path, ip, count.headers, 'general', started);
       return;
     }
-    const requestId = requestIdFor(req.headers, () => trustProxy(req.socket.remoteAddress as string, 0));
-    const headers = fixedHeaders.concat('X-Request-Id', requestId);
-    for (const [name, value] of count.headers) headers.push(name, value);
-    headers.push('Content-Type', 'text/html; charset=utf-8', 'Content-Length', page.length);
-    const method = req.method as string;
-    res.writeHead(200, headers);
-    res.end(method === 'HEAD' ? undefined : page.body);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // The route's template, as the metrics middleware names a matched route.
-    metrics?.observeAnswer(method, path, 200, seconds);
-    accessLog({ method, path, ip }, requestId, 200, seconds * 1000);
+    // The route's template, as the metrics middleware names a matched route: the page's path.
+    writeAnswer(req, res, { status: 200, path, ip, route: path, limitHeaders: count.headers, contentType: 'text/html; charset=utf-8', body: () => page, started });
   };
 
   // Called from a promise: a throw there would be an unhandled rejection, so it is reported instead.
