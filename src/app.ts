@@ -18,7 +18,7 @@ import type { SignInProtection } from './security/brute-force.js';
 import type { RateLimiters } from './security/rate-limit.js';
 import { requireSecureTransport } from './security/https.js';
 import { refuseTraceMethods, requireAcceptedBodyType, requireDecodablePath } from './security/request-guards.js';
-import { createSessionMiddleware } from './security/session.js';
+import { createSessionMiddleware, sessionCookieSecret } from './security/session.js';
 import { createErrorHandler, notFound } from './errors/handler.js';
 import { createAccessGuard, loadCurrentUser } from './web/access.js';
 import { createMfaEnrolmentGate } from './web/mfa-session.js';
@@ -36,6 +36,7 @@ import { mfaPageRoutes } from './web/routes/mfa.js';
 import { healthRoutes } from './web/routes/health.js';
 import { guestHomeDocument, pageRoutes } from './web/routes/pages.js';
 import { createGuestLane } from './web/guest-lane.js';
+import { createSignedInLane } from './web/signed-in-lane.js';
 import { unlockPageRoutes } from './web/routes/unlock.js';
 import { memoiseDocumentWithValue, renderDocument } from './web/render.js';
 import { ErrorPage } from './web/pages/error.js';
@@ -64,7 +65,7 @@ export interface AppDependencies {
 export interface PortcullisApp {
   /** Every middleware and route (tests list the routes from it). */
   readonly app: Express;
-  /** Known offenders refused, and guests' home page answered, before Express (step 0 below); else the app. */
+  /** Known offenders refused, and the guest's and signed-in home page and /api/v1/me answered, before Express (step 0 below); else the app. */
   readonly listener: RequestListener;
 }
 
@@ -122,7 +123,7 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   };
   const refuseKnownOffender = createEarlyRefusal({ ...laneAnswers, knownRefusal: rateLimiters.knownRefusal });
   const reportLaneFailure =
-    (code: 'EARLY_REFUSAL_FAILED' | 'GUEST_LANE_FAILED') =>
+    (code: 'EARLY_REFUSAL_FAILED' | 'GUEST_LANE_FAILED' | 'SIGNED_IN_LANE_FAILED') =>
     (error: unknown): void => {
       logger.error({ code, cause: error instanceof Error ? error.message : String(error) }, 'an answer before Express failed; the request went to the application');
     };
@@ -136,6 +137,27 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
     countGeneral: rateLimiters.countGeneral,
     application: app,
     onError: reportLaneFailure('GUEST_LANE_FAILED'),
+  });
+  //    Then the pages a signed-in person asks for most (the home page, GET /api/v1/me): the
+  //    session cookie, the session and the account read as the chain reads them, counted against
+  //    the general limit, the activity recorded, answered with the chain's headers, before Express
+  //    (web/signed-in-lane.ts). Anything it is not sure of goes to Express.
+  const serveSignedInPage = createSignedInLane({
+    ...laneAnswers,
+    siteName: config.siteName,
+    cookieName: config.session.cookieName,
+    cookieSecret: sessionCookieSecret(config),
+    store: sessionStore,
+    backend: stateBackend,
+    getUser: (userId) => accounts.getUser(userId),
+    secondFactorRequiredFor: (role) => mfa.isRequiredFor(role),
+    requireVerifiedEmail: config.accounts.requireVerifiedEmail,
+    countGeneral: rateLimiters.countGeneral,
+    application: app,
+    onError: reportLaneFailure('SIGNED_IN_LANE_FAILED'),
+    onTouchFailed: (error) => {
+      logger.warn({ code: 'SESSION_STORE_WRITE_FAILED', cause: error instanceof Error ? error.message : 'unknown' }, 'the session could not be saved after the answer was sent');
+    },
   });
   //    Metrics: request durations by route template, timed from the very first middleware, and
   //    the typed API for security events (securityMetricsFor(req), observability/metrics.ts).
@@ -211,6 +233,6 @@ export function createApp({ config, logger, sessionStore, accounts, isReady, rat
   app.use(createErrorHandler(renderErrorPage));
   return {
     app,
-    listener: refusingBefore(app, (req, res) => refuseKnownOffender(req, res) || serveGuestPage(req, res), reportLaneFailure('EARLY_REFUSAL_FAILED')),
+    listener: refusingBefore(app, (req, res) => refuseKnownOffender(req, res) || serveGuestPage(req, res) || serveSignedInPage(req, res), reportLaneFailure('EARLY_REFUSAL_FAILED')),
   };
 }

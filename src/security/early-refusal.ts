@@ -26,6 +26,7 @@ import { errorBody, prefersHtml, type ErrorPageRenderer } from '../errors/handle
 import type { Metrics } from '../observability/metrics.js';
 import { requestIdFor, type AccessLog } from '../observability/request-context.js';
 import type { KnownRefusal } from './rate-limit.js';
+import { hasBody } from './request-guards.js';
 
 /** What an answer written outside Express needs to be the chain's answer: headers, page, log, metrics. */
 export interface LaneAnswerOptions {
@@ -83,6 +84,35 @@ export function isSecure(req: IncomingMessage, trustProxy: TrustProxy): boolean 
   const header = typeof forwarded === 'string' ? forwarded : ownScheme;
   const comma = header.indexOf(',');
   return (comma === -1 ? header : header.slice(0, comma)).trim() === 'https';
+}
+
+/**
+ * Forwarding headers that will be ignored (a Forwarded header; X-Forwarded-For from a peer that is
+ * not a trusted proxy) point at a misconfigured proxy: express-rate-limit reports them
+ * (ERR_ERL_UNEXPECTED_X_FORWARDED_FOR, ERR_ERL_FORWARDED_HEADER), so such requests go to the chain.
+ */
+function namesAnUntrustedClient(req: IncomingMessage, trustProxy: TrustProxy): boolean {
+  if (req.headers.forwarded !== undefined) return true;
+  return req.headers['x-forwarded-for'] !== undefined && !trustProxy(req.socket.remoteAddress as string, 0);
+}
+
+/**
+ * A conditional request: Express's res.send answers 304 to some of them (If-None-Match: * is
+ * "fresh" to it even with no ETag), so the chain, not a lane, judges them.
+ */
+function isConditional(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined;
+}
+
+/**
+ * What every lane that answers a page before Express asks first (web/guest-lane.ts,
+ * web/signed-in-lane.ts): the chain would serve this request as a page and nothing else. HTTPS
+ * (or X-Forwarded-Proto from a trusted proxy; else the chain redirects), no body (the chain's
+ * guards judge one), no forwarding header the chain would report, not conditional.
+ */
+export function isPlainPageRequest(req: IncomingMessage, trustProxy: TrustProxy): boolean {
+  return isSecure(req, trustProxy) && !hasBody(req.headers) && !namesAnUntrustedClient(req, trustProxy) && !isConditional(req);
 }
 
 /** True when the chain would refuse or redirect this request before the general limit counts it. */
@@ -197,6 +227,29 @@ export function createEarlyRefusal(options: EarlyRefusalOptions): EarlyRefusal {
     if (known === undefined) return false;
     writeRefusal(req, res, path, ip, known.headers, known.limiter);
     return true;
+  };
+}
+
+/** Gives a request a lane took back to the application, or ends it when an answer has already started. */
+export type HandOn = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * How the lanes that answer after a wait (web/guest-lane.ts, web/signed-in-lane.ts) give a request
+ * back: to the application while nothing has been written, else the connection is cut (half an
+ * answer cannot be finished by anyone). They call it from a promise, where a throw would be an
+ * unhandled rejection: a throw is reported instead.
+ */
+export function handingOnTo(application: RequestListener, onError: (error: unknown) => void): HandOn {
+  return (req, res) => {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    try {
+      application(req, res);
+    } catch (error) {
+      onError(error);
+    }
   };
 }
 

@@ -35,10 +35,16 @@ export const sessionCookieAttributes = Object.freeze({
 
 export const sessionIdBytes = 32;
 
+/** The key the session cookie is signed with (express-session's `secret`), derived from the master key. */
+export function sessionCookieSecret(config: Pick<Config, 'masterKey'>): string {
+  return deriveKey(config.masterKey, 'session-cookie').toString('base64');
+}
+
 export function createSessionMiddleware(config: Config, store: session.Store): RequestHandler {
   return session({
     name: config.session.cookieName,
-    secret: deriveKey(config.masterKey, 'session-cookie').toString('base64'),
+    // Also read by the signed-in lane before Express (web/signed-in-lane.ts, security/session-cookie.ts).
+    secret: sessionCookieSecret(config),
     store,
     genid: () => randomBytes(sessionIdBytes).toString('base64url'),
     // No cookie is set until there is something to keep, and unchanged sessions are not rewritten.

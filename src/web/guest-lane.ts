@@ -13,8 +13,8 @@
 // The lane takes a request only when the chain would certainly serve that page without a session:
 // GET or HEAD; the request target exactly the page's path (no query string, which the route would
 // validate); HTTPS (or X-Forwarded-Proto from a trusted proxy); no body; no session cookie (a
-// signed-in visitor, or one with a message waiting, sees another page); no forwarding header that
-// the chain would report as a misconfiguration. Anything else, and any failure of the rate-limit
+// signed-in visitor, or one with a message waiting, sees another page: web/signed-in-lane.ts); no
+// forwarding header that the chain would report as a misconfiguration; not a conditional request. Anything else, and any failure of the rate-limit
 // store (which the chain then meets, and fails open on, as before), goes to Express unchanged.
 // Routes a team adds are never answered here.
 
@@ -22,9 +22,8 @@ import { Buffer } from 'node:buffer';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import { mayHaveSessionCookie } from '../security/deferred-session.js';
-import { createLaneWriter, createRefusalWriter, isSecure, type LaneAnswerOptions } from '../security/early-refusal.js';
+import { createLaneWriter, createRefusalWriter, handingOnTo, isPlainPageRequest, type LaneAnswerOptions } from '../security/early-refusal.js';
 import type { GeneralCount } from '../security/rate-limit.js';
-import { hasBody } from '../security/request-guards.js';
 
 export interface GuestLaneOptions extends LaneAnswerOptions {
   /** Path → the document every guest gets there (rendered once, at start). */
@@ -46,16 +45,6 @@ export interface GuestLaneOptions extends LaneAnswerOptions {
 /** Takes the request (answers it, now or once counted) and returns true, or returns false untouched. */
 export type GuestLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/**
- * Forwarding headers that will be ignored (a Forwarded header; X-Forwarded-For from a peer that is
- * not a trusted proxy) point at a misconfigured proxy: express-rate-limit reports them
- * (ERR_ERL_UNEXPECTED_X_FORWARDED_FOR, ERR_ERL_FORWARDED_HEADER), so such requests go to the chain.
- */
-function namesAnUntrustedClient(req: IncomingMessage, trustProxy: LaneAnswerOptions['trustProxy']): boolean {
-  if (req.headers.forwarded !== undefined) return true;
-  return req.headers['x-forwarded-for'] !== undefined && !trustProxy(req.socket.remoteAddress as string, 0);
-}
-
 export function createGuestLane(options: GuestLaneOptions): GuestLane {
   const { cookieName, countGeneral, application, onError, trustProxy } = options;
   const writeAnswer = createLaneWriter(options);
@@ -72,14 +61,7 @@ export function createGuestLane(options: GuestLaneOptions): GuestLane {
     writeAnswer(req, res, { status: 200, path, ip, route: path, limitHeaders: count.headers, contentType: 'text/html; charset=utf-8', body: () => page, started });
   };
 
-  // Called from a promise: a throw there would be an unhandled rejection, so it is reported instead.
-  const handOn = (req: IncomingMessage, res: ServerResponse): void => {
-    try {
-      application(req, res);
-    } catch (error) {
-      onError(error);
-    }
-  };
+  const handOn = handingOnTo(application, onError);
 
   return function serveGuestPage(req, res) {
     const method = req.method;
@@ -89,7 +71,7 @@ export function createGuestLane(options: GuestLaneOptions): GuestLane {
     const path = req.url;
     const page = path === undefined ? undefined : pages.get(path);
     if (path === undefined || page === undefined) return false;
-    if (!isSecure(req, trustProxy) || hasBody(req.headers) || mayHaveSessionCookie(req, cookieName) || namesAnUntrustedClient(req, trustProxy)) return false;
+    if (mayHaveSessionCookie(req, cookieName) || !isPlainPageRequest(req, trustProxy)) return false;
     const ip = proxyAddr(req, trustProxy) as string | undefined;
     // A socket already closed has no address; the chain deals with that as it always did.
     if (ip === undefined || ip === '') return false;
@@ -100,8 +82,7 @@ export function createGuestLane(options: GuestLaneOptions): GuestLane {
           answer(req, res, path, page, ip, count, started);
         } catch (error) {
           onError(error);
-          if (!res.headersSent) handOn(req, res);
-          else if (!res.writableEnded) res.destroy();
+          handOn(req, res);
         }
       },
       () => {

@@ -14,6 +14,12 @@ export interface SessionBackdoor {
   /** The session's data as express-session keeps it; throws when there is none. */
   read(hashedId: string): Promise<Record<string, unknown>>;
   write(hashedId: string, data: Record<string, unknown>): Promise<void>;
+  /** When the session's activity was last recorded (ms). */
+  seenAt(hashedId: string): Promise<number>;
+  /** Moves the session's last recorded activity, as if it were that old. */
+  setSeenAt(hashedId: string, at: number): Promise<void>;
+  /** Makes the session's idle limit pass now, as if it had been left alone too long. */
+  expireIdle(hashedId: string): Promise<void>;
 }
 
 export function sessionBackdoor(server: RunningServer): SessionBackdoor {
@@ -37,6 +43,16 @@ export function sessionBackdoor(server: RunningServer): SessionBackdoor {
       },
       async write(hashedId, data) {
         await db.updateTable('sessions').set({ data: JSON.stringify(data) }).where('id', '=', hashedId).execute();
+      },
+      async seenAt(hashedId) {
+        const row = await db.selectFrom('sessions').select('last_seen_at').where('id', '=', hashedId).executeTakeFirstOrThrow();
+        return row.last_seen_at;
+      },
+      async setSeenAt(hashedId, at) {
+        await db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', hashedId).execute();
+      },
+      async expireIdle(hashedId) {
+        await db.updateTable('sessions').set({ idle_expires_at: Date.now() - 1 }).where('id', '=', hashedId).execute();
       },
     };
   }
@@ -71,6 +87,18 @@ export function sessionBackdoor(server: RunningServer): SessionBackdoor {
     },
     async write(hashedId, data) {
       await redis.command(['HSET', sessionKey(hashedId), 'd', JSON.stringify(data)]);
+    },
+    async seenAt(hashedId) {
+      const seen = await redis.command(['HGET', sessionKey(hashedId), 's']);
+      if (typeof seen !== 'string') throw new Error('no such session');
+      return Number(seen);
+    },
+    async setSeenAt(hashedId, at) {
+      await redis.command(['HSET', sessionKey(hashedId), 's', String(at)]);
+    },
+    async expireIdle(hashedId) {
+      // The store reads the idle limit from the entry (Redis's own expiry comes later).
+      await redis.command(['HSET', sessionKey(hashedId), 'i', String(Date.now() - 1)]);
     },
   };
 }

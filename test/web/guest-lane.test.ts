@@ -73,7 +73,8 @@ describe('the guest lane in front of an application', () => {
     app.set('trust proxy', trustProxy);
     app.use((req, res) => {
       recorded.reachedChain.push(`${req.method} ${req.originalUrl}`);
-      res.status(200).send('the chain');
+      // end(), not send(): send() would answer the conditional requests below 304 with no body.
+      res.status(200).end('the chain');
     });
     const options: GuestLaneOptions = {
       pages: new Map([['/', homePage]]),
@@ -199,6 +200,9 @@ describe('the guest lane in front of an application', () => {
       ['/', { headers: { 'x-forwarded-proto': 'http' } }],
       // A Forwarded header, which Express ignores: express-rate-limit reports it.
       ['/', { headers: { forwarded: 'for=203.0.113.9' } }],
+      // Conditional requests: Express's res.send may answer them 304 (If-None-Match: * is "fresh").
+      ['/', { headers: { 'if-none-match': '*' } }],
+      ['/', { headers: { 'if-modified-since': 'Mon, 07 Dec 2026 17:00:00 GMT' } }],
     ];
     for (const [target, init] of cases) {
       const answer = await send(baseUrl, target, init);
@@ -274,6 +278,13 @@ describe('the guest lane in the whole server', () => {
     assert.deepEqual(withoutVarying(head.headers), withoutVarying(lane.headers));
   });
 
+  it('leaves a conditional request to the chain, which may answer it 304 (If-None-Match: * is fresh to Express)', async () => {
+    const answer = await server.request('/', { headers: { 'if-none-match': '*' } });
+    assert.equal(answer.status, 304);
+    assert.equal(answer.body, '');
+    assert.match(String(answer.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
   it('logs and times its answers under the home page\'s route', async () => {
     const before = server.logs().length;
     const answer = await server.request('/');
@@ -298,8 +309,8 @@ describe('the guest lane in the whole server', () => {
         assert.match(String(answer.headers['retry-after']), /^\d+$/);
       }
     }
-    // Three answered so far in this window (two in the first test, one in the second, plus HEAD).
-    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429]);
+    // Five answered so far in this window (the first test's three, the conditional one, the logged one).
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429, 429]);
     assert.ok(firstRefusal);
   });
 });

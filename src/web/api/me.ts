@@ -9,7 +9,7 @@ import type { WebDependencies } from '../dependencies.js';
 import { changeEmailBody, changePasswordBody, reauthenticateBody, sessionParams, updateProfileBody } from '../schemas.js';
 import { requestMeta, startAnonymousSession, startUserSession } from '../session-state.js';
 import { apiRoute, type ApiRoute } from './route.js';
-import { activityResponse, endedResponse, messageResponse, sessionsResponse, toActivityView, toSessionView, toUserView, userResponse } from './views.js';
+import { activityResponse, endedResponse, meAnswer, messageResponse, sessionsResponse, toActivityView, toSessionView, toUserView, userResponse } from './views.js';
 import { z } from 'zod';
 
 const tag = 'me';
@@ -30,7 +30,8 @@ export function meApiRoutes(deps: WebDependencies): ApiRoute[] {
       schemas: {},
       responses: { 200: { description: 'The account.', schema: userResponse } },
       async handle(_input, _req, res) {
-        res.json({ user: toUserView(currentUser(res)) });
+        // Most of these are answered before Express, with the same meAnswer (web/signed-in-lane.ts).
+        res.json(meAnswer(currentUser(res)));
         return Promise.resolve();
       },
     }),

@@ -72,6 +72,11 @@ export function toUserView(user: PublicUser): z.infer<typeof userView> {
   };
 }
 
+/** GET /api/v1/me's answer; also written by the signed-in lane before Express (web/signed-in-lane.ts). */
+export function meAnswer(user: PublicUser): { user: z.infer<typeof userView> } {
+  return { user: toUserView(user) };
+}
+
 export function toSessionView(session: StoredSessionSummary, currentId: string): z.infer<typeof sessionView> {
   const client = describeUserAgent(session.userAgent);
   return {
