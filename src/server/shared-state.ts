@@ -17,9 +17,9 @@ import type { BruteForceStore } from '../storage/brute-force/port.js';
 import { createRedisBruteForceStore } from '../storage/brute-force/redis-brute-force-store.js';
 import type { Db } from '../storage/database.js';
 import type { Store } from 'express-rate-limit';
-import { BatchingRateLimitStore } from '../storage/rate-limit/batching-rate-limit-store.js';
+import { BatchingRateLimitStore, type BatchCounters } from '../storage/rate-limit/batching-rate-limit-store.js';
 import { KyselyRateLimitStore, kyselyWindowCounters } from '../storage/rate-limit/kysely-rate-limit-store.js';
-import { createRedisRateLimitStore } from '../storage/rate-limit/redis-rate-limit-store.js';
+import { createRedisRateLimitStore, redisWindowCounters } from '../storage/rate-limit/redis-rate-limit-store.js';
 import { connectRedis, type RedisConnection } from '../storage/redis.js';
 import { RedisSessionStore } from '../storage/sessions/redis-session-store.js';
 
@@ -83,19 +83,24 @@ export async function createSharedState(options: { config: Config; logger: Logge
   }
   const counters = kyselyWindowCounters(db);
   const connection = redis;
-  // In the database, the general limit is counted in batches (one upsert per batch instead of per
-  // request; a bounded overshoot, storage/rate-limit/batching-rate-limit-store.ts). Every other
-  // limit stays exact. Redis keeps one round trip per request for all of them: already cheap.
+  // The general limit is counted in batches, in the database and in Redis alike (one write per
+  // batch instead of per request; a bounded overshoot, storage/rate-limit/batching-rate-limit-
+  // store.ts): it is counted on every request, and only has to stop floods. Every other limit
+  // stays exact, one statement or one Redis script per request.
   const batching: BatchingRateLimitStore[] = [];
-  const databaseStore = (name: string): Store => {
-    if (name !== 'general') return new KyselyRateLimitStore(counters, `rl:${name}:`);
-    const store = new BatchingRateLimitStore(counters, `rl:${name}:`);
+  const batched = (windowCounters: BatchCounters, name: string): Store => {
+    const store = new BatchingRateLimitStore(windowCounters, `rl:${name}:`);
     batching.push(store);
     return store;
   };
+  const databaseStore = (name: string): Store => (name === 'general' ? batched(counters, name) : new KyselyRateLimitStore(counters, `rl:${name}:`));
+  const redisStore = (redisConnection: RedisConnection) => {
+    const redisCounters = redisWindowCounters(redisConnection, 'batched');
+    return (name: string): Store => (name === 'general' ? batched(redisCounters, name) : createRedisRateLimitStore(redisConnection, name));
+  };
   const rateLimiters = createRateLimiters({
     limits: config.rateLimit,
-    storeFor: connection === undefined ? databaseStore : (name) => createRedisRateLimitStore(connection, name),
+    storeFor: connection === undefined ? databaseStore : redisStore(connection),
     logger,
   });
   for (const { code, level, message } of rateLimitAdvice(config)) {

@@ -46,9 +46,78 @@ export function reconnectDelay(retries: number): number {
 /** How often the same Redis error is logged while the connection is down. */
 const errorLogIntervalMs = 30_000;
 
-export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
+/** A command Redis has not answered within this long fails with SERVICE_UNAVAILABLE (node-redis's own default). */
+export const defaultCommandTimeoutMs = 5_000;
+
+/**
+ * The commands sent and not yet answered, oldest first, failed once older than the timeout by a
+ * timer that looks at them a few times per timeout (issue 8). node-redis's own per-command timeout
+ * made an AbortSignal with a timer of its own for every command, which also fired, built a
+ * DOMException and dispatched an event five seconds after a command had long been answered: about
+ * 15 µs of CPU per command, a tenth of a signed-in page on Redis. Here a command costs a Set entry,
+ * and a stalled Redis still fails a request within the same bound (plus a quarter of it at most).
+ */
+function createCommandWatchdog(timeoutMs: number) {
+  interface Waiting {
+    readonly sentAt: number;
+    readonly fail: (error: Error) => void;
+  }
+  const waiting = new Set<Waiting>();
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const oldestAllowed = performance.now() - timeoutMs;
+    // A Set iterates in insertion order, and commands are added as they are sent.
+    for (const entry of waiting) {
+      if (entry.sentAt > oldestAllowed) break;
+      waiting.delete(entry);
+      entry.fail(new Error(`Redis did not answer within ${timeoutMs} ms`));
+    }
+    if (waiting.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  return {
+    /** Runs `send`, failing its promise if no answer comes within the timeout. */
+    watch<T>(send: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const entry: Waiting = { sentAt: performance.now(), fail: reject };
+        waiting.add(entry);
+        if (timer === undefined) {
+          timer = setInterval(check, Math.max(10, timeoutMs / 4));
+          // Waiting commands never keep a process alive.
+          timer.unref();
+        }
+        send().then(
+          (value) => {
+            waiting.delete(entry);
+            resolve(value);
+          },
+          (error: unknown) => {
+            waiting.delete(entry);
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+export interface ConnectOptions {
+  /** How long a command may wait for its answer; default defaultCommandTimeoutMs. */
+  readonly commandTimeoutMs?: number;
+}
+
+export function connectRedis(config: RedisConfig, logger: Logger, options: ConnectOptions = {}): RedisConnection {
+  const watchdog = createCommandWatchdog(options.commandTimeoutMs ?? defaultCommandTimeoutMs);
   const client = createClient({
     url: config.url,
+    // Command timeouts are the watchdog's (above), not one timer per command.
+    commandOptions: { timeout: 0 },
     // Commands sent while disconnected fail at once (and the request answers 503) rather than
     // waiting in a queue for a Redis that may be gone for minutes.
     disableOfflineQueue: true,
@@ -102,7 +171,7 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
   const command = async (args: readonly string[]): Promise<RedisReply> => {
     if (!client.isReady) throw unavailable(new Error('Redis is not connected'));
     try {
-      return await client.sendCommand<RedisReply>([...args]);
+      return await watchdog.watch(() => client.sendCommand<RedisReply>([...args]));
     } catch (error) {
       // Errors Redis itself answers (a script error, a wrong type) are bugs, not outages.
       if (error instanceof ErrorReply && !/^(NOSCRIPT|LOADING|BUSY|MASTERDOWN|READONLY)\b/.test(error.message)) throw error;
@@ -140,6 +209,7 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
       }
     },
     async close() {
+      watchdog.stop();
       if (client.isOpen) {
         try {
           if (client.isReady) await client.close();

@@ -1,15 +1,16 @@
 // src/storage/rate-limit/batching-rate-limit-store.ts
-// The general per-address limit in the database, counted in batches (issue 8). One upsert per
-// request was the largest single cost of a Portcullis request on SQLite (about a quarter of the
-// CPU of the public page), for a limit that only has to stop floods, not count exactly. So each
-// instance counts a key's hits in memory and adds them to the shared counter in one upsert (an
-// increment by N): when a batch is full, or at most `intervalMs` after the first hit waiting.
+// The general per-address limit in the shared store (the database or Redis), counted in batches
+// (issue 8). One write per request was the largest single cost of a Portcullis request on SQLite
+// (about a quarter of the CPU of the public page), and on Redis a third round trip for every
+// signed-in page, for a limit that only has to stop floods, not count exactly. So each instance
+// counts a key's hits in memory and adds them to the shared counter in one write (an increment by
+// N): when a batch is full, or at most `intervalMs` after the first hit waiting.
 //
 // The answer for a request is the last shared total this instance was told plus its own hits the
-// database has not acknowledged yet (never less than the truth: what others added meanwhile is
+// store has not acknowledged yet (never less than the truth: what others added meanwhile is
 // missing, nothing of ours is). A key's first hit, a hit after its window ended, and the hit that
 // fills a batch are written before answering (the batch's hits with it), so the window's end is
-// the database's and every instance is told the shared total at least once per batch.
+// the store's and every instance is told the shared total at least once per batch.
 //
 // Bounded overshoot: a hit is answered from memory only while fewer than `batch` hits of its key
 // are unacknowledged on this instance. Once the shared total passes the limit, every instance
@@ -17,13 +18,13 @@
 // hits the others did not know of. So a key is admitted at most `limit + instances × (batch - 1)`
 // times in a window; with the default general limit (300 per 15 minutes) and batch size (20,
 // see batchSizeFor) that is 19 more per instance. The sign-in, sign-up and email limits never go
-// through this store: they stay exact (one statement per request).
+// through this store: they stay exact (one statement or Redis script per request).
 
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
 import { unavailableOnFailure } from '../../errors/unavailable.js';
 import type { WindowCounters } from './kysely-rate-limit-store.js';
 
-/** The database counters this store needs: WindowCounters with an increment by more than one. */
+/** The shared counters this store needs (database or Redis): WindowCounters with an increment by more than one. */
 export type BatchCounters = Pick<WindowCounters, 'get' | 'decrement' | 'reset'> & {
   incrementBy(key: string, windowMs: number, by: number): Promise<{ hits: number; resetAt: number }>;
 };
@@ -189,13 +190,17 @@ export class BatchingRateLimitStore implements Store {
     this.#writes.add(write);
     try {
       const { hits, resetAt } = await write;
-      if (resetAt > entry.resetAt) {
-        // A new window (the first hit, or the database started one): its count starts here.
-        entry.resetAt = resetAt;
-        entry.shared = hits;
-      } else if (resetAt === entry.resetAt) {
+      // The same window when its end is about the one known: Redis computes the end from the
+      // key's remaining time, so two answers for one window can differ by a millisecond. A new
+      // window starts after the last one ended, so its end is about a whole window later.
+      const sameWindow = entry.resetAt !== 0 && Math.abs(resetAt - entry.resetAt) < this.#windowMs / 2;
+      if (sameWindow) {
         // Writes can be acknowledged out of order: the larger total is the later one.
         entry.shared = Math.max(entry.shared, hits);
+      } else if (resetAt > entry.resetAt) {
+        // A new window (the first hit, or the store started one): its count starts here.
+        entry.resetAt = resetAt;
+        entry.shared = hits;
       }
       return { hits, resetAt };
     } finally {

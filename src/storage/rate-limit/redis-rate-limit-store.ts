@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { RedisStore } from 'rate-limit-redis';
 import type { Store } from 'express-rate-limit';
 import { integerReply, luaScript, stringOrNull, type LuaScript, type RedisConnection, type RedisReply } from '../redis.js';
+import type { BatchCounters } from './batching-rate-limit-store.js';
 import type { WindowCounters } from './kysely-rate-limit-store.js';
 
 type LibraryReply = boolean | number | string | (boolean | number | string)[];
@@ -52,14 +53,16 @@ export function createRedisRateLimitStore(redis: RedisConnection, name: string):
   return new RedisStore({ sendCommand: sendCommandFor(redis), prefix: `${redis.prefix}rl:${name}:` });
 }
 
+// Adds ARGV[2] (one, or a batch of hits: batching-rate-limit-store.ts) in the current window.
 const incrementScript = luaScript(`
   local window = tonumber(ARGV[1])
+  local by = tonumber(ARGV[2])
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl <= 0 then
-    redis.call('SET', KEYS[1], 1, 'PX', window)
-    return {1, window}
+    redis.call('SET', KEYS[1], by, 'PX', window)
+    return {by, window}
   end
-  return {redis.call('INCR', KEYS[1]), ttl}
+  return {redis.call('INCRBY', KEYS[1], by), ttl}
 `);
 
 // Adds one only below the limit (or in a new window): the check and the add cannot be split.
@@ -82,12 +85,18 @@ const decrementScript = luaScript(`
   return 1
 `);
 
-/** The sign-in throttle's per-address and per-device counters in Redis; keys expire with their window. */
-export function redisWindowCounters(redis: RedisConnection, namespace: string): WindowCounters {
+/**
+ * Windowed counters in Redis, keys expiring with their window: the sign-in throttle's per-address
+ * and per-device counts, and the general limit's batches (batching-rate-limit-store.ts).
+ */
+export function redisWindowCounters(redis: RedisConnection, namespace: string): WindowCounters & BatchCounters {
   const keyOf = (key: string) => `${redis.prefix}${namespace}:${key}`;
   return {
     async increment(key, windowMs) {
-      const reply = await redis.script(incrementScript, [keyOf(key)], [windowMs]);
+      return this.incrementBy(key, windowMs, 1);
+    },
+    async incrementBy(key, windowMs, by) {
+      const reply = await redis.script(incrementScript, [keyOf(key)], [windowMs, by]);
       const [hits, ttl] = Array.isArray(reply) ? reply : [];
       return { hits: integerReply(hits), resetAt: Date.now() + integerReply(ttl) };
     },
