@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import { hashToken } from '../../src/accounts/tokens.js';
+import { findPublicUserById } from '../../src/accounts/users.js';
 import { createHarness, meta, otherStrongPassword, strongPassword, type Harness } from './harness.js';
 
 describe('what the database file holds', () => {
@@ -53,5 +54,44 @@ describe('what the database file holds', () => {
         assert.equal(bytes.includes(encoded), false, 'a password is in the database file');
       }
     }
+  });
+});
+
+describe('what every signed-in request reads of its account', () => {
+  // Threat: memory disclosure (a heap dump, a debugging endpoint left on). The account read on every
+  // request (the chain's loadCurrentUser and the signed-in lane, through getUser) must not bring
+  // the password hash out of the database only to show a page.
+  let h: Harness;
+  before(async () => {
+    h = await createHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  it('selects the public columns only, and still gives the whole public account', async () => {
+    await h.service.signUp({ email: 'reader@example.com', password: strongPassword }, meta);
+    const signedUp = await h.service.verifyEmail(h.mail.tokenFor('reader@example.com', '/verify-email'), meta);
+    const statements: string[] = [];
+    // The same database, with every statement it runs written down.
+    const watched = new Proxy(h.db, {
+      get(target, key) {
+        if (key === 'executeQuery') {
+          return (query: CompiledQuery) => {
+            statements.push(query.sql);
+            return target.executeQuery(query);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const user = await findPublicUserById(watched, signedUp.id);
+    assert.equal(statements.length, 1);
+    assert.match(statements[0] ?? '', /^select "id", "email", .* from "users" where "id" = /);
+    assert.doesNotMatch(statements[0] ?? '', /password_hash|\*/);
+    assert.deepEqual(user, await h.service.getUser(signedUp.id));
+    assert.equal(user?.email, 'reader@example.com');
+    assert.equal(await findPublicUserById(watched, '00000000-0000-4000-8000-000000000000'), undefined);
   });
 });
