@@ -111,8 +111,21 @@ function isConditional(req: IncomingMessage): boolean {
  * (or X-Forwarded-Proto from a trusted proxy; else the chain redirects), no body (the chain's
  * guards judge one), no forwarding header the chain would report, not conditional.
  */
-export function isPlainPageRequest(req: IncomingMessage, trustProxy: TrustProxy): boolean {
+function isPlainPageRequest(req: IncomingMessage, trustProxy: TrustProxy): boolean {
   return isSecure(req, trustProxy) && !hasBody(req.headers) && !namesAnUntrustedClient(req, trustProxy) && !isConditional(req);
+}
+
+/**
+ * The page a lane answers for this request, when the chain would serve it as that page and nothing
+ * else: GET or HEAD, the request target exactly one of the lane's paths (a query string, an
+ * absolute URL or any other spelling goes to the chain), and a plain page request (above).
+ */
+export function plainPageTarget<Page>(req: IncomingMessage, pages: ReadonlyMap<string, Page>, trustProxy: TrustProxy): { readonly path: string; readonly page: Page } | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  const path = req.url;
+  const page = path === undefined ? undefined : pages.get(path);
+  if (path === undefined || page === undefined || !isPlainPageRequest(req, trustProxy)) return undefined;
+  return { path, page };
 }
 
 /** True when the chain would refuse or redirect this request before the general limit counts it. */
@@ -254,7 +267,8 @@ export function handingOnTo(application: RequestListener, onError: (error: unkno
 }
 
 /**
- * The server's request listener: the lanes before Express (the early refusal, the guest lane),
+ * The server's request listener: the lanes before Express (the early refusal, the guest lane, the
+ * signed-in lane),
  * then the application for every request they leave alone. Outside Express no error handler catches a throw, and a throw in a request listener
  * would end the process: so a failure of the lane is reported, and the request goes on to the
  * application (which applies the same limit) unless an answer was already started.

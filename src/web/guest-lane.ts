@@ -14,15 +14,15 @@
 // GET or HEAD; the request target exactly the page's path (no query string, which the route would
 // validate); HTTPS (or X-Forwarded-Proto from a trusted proxy); no body; no session cookie (a
 // signed-in visitor, or one with a message waiting, sees another page: web/signed-in-lane.ts); no
-// forwarding header that the chain would report as a misconfiguration; not a conditional request. Anything else, and any failure of the rate-limit
-// store (which the chain then meets, and fails open on, as before), goes to Express unchanged.
-// Routes a team adds are never answered here.
+// forwarding header that the chain would report as a misconfiguration; not a conditional request.
+// Anything else, and any failure of the rate-limit store (which the chain then meets, and fails
+// open on, as before), goes to Express unchanged. Routes a team adds are never answered here.
 
 import { Buffer } from 'node:buffer';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
 import { mayHaveSessionCookie } from '../security/deferred-session.js';
-import { createLaneWriter, createRefusalWriter, handingOnTo, isPlainPageRequest, type LaneAnswerOptions } from '../security/early-refusal.js';
+import { createLaneWriter, createRefusalWriter, handingOnTo, plainPageTarget, type LaneAnswerOptions } from '../security/early-refusal.js';
 import type { GeneralCount } from '../security/rate-limit.js';
 
 export interface GuestLaneOptions extends LaneAnswerOptions {
@@ -64,14 +64,9 @@ export function createGuestLane(options: GuestLaneOptions): GuestLane {
   const handOn = handingOnTo(application, onError);
 
   return function serveGuestPage(req, res) {
-    const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') return false;
-    // The whole request target must be the page's path: a query string, an absolute URL or any
-    // other spelling goes to the chain.
-    const path = req.url;
-    const page = path === undefined ? undefined : pages.get(path);
-    if (path === undefined || page === undefined) return false;
-    if (mayHaveSessionCookie(req, cookieName) || !isPlainPageRequest(req, trustProxy)) return false;
+    const target = plainPageTarget(req, pages, trustProxy);
+    if (target === undefined || mayHaveSessionCookie(req, cookieName)) return false;
+    const { path, page } = target;
     const ip = proxyAddr(req, trustProxy) as string | undefined;
     // A socket already closed has no address; the chain deals with that as it always did.
     if (ip === undefined || ip === '') return false;

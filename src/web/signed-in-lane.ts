@@ -33,7 +33,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type session from 'express-session';
 import proxyAddr from 'proxy-addr';
 import type { StateBackend } from '../security/availability.js';
-import { createLaneWriter, createRefusalWriter, handingOnTo, isPlainPageRequest, type LaneAnswerOptions } from '../security/early-refusal.js';
+import { createLaneWriter, createRefusalWriter, handingOnTo, plainPageTarget, type LaneAnswerOptions } from '../security/early-refusal.js';
 import type { GeneralCount } from '../security/rate-limit.js';
 import { readSessionId } from '../security/session-cookie.js';
 import type { PublicUser, Role } from './accounts-port.js';
@@ -177,13 +177,9 @@ export function createSignedInLane(options: SignedInLaneOptions): SignedInLane {
   };
 
   return function serveSignedInPage(req, res) {
-    const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') return false;
-    // The whole request target must be the page's path: a query string goes to the chain.
-    const path = req.url;
-    const page = path === undefined ? undefined : pages.get(path);
-    if (path === undefined || page === undefined) return false;
-    if (!isPlainPageRequest(req, trustProxy)) return false;
+    const target = plainPageTarget(req, pages, trustProxy);
+    if (target === undefined) return false;
+    const { path, page } = target;
     // While the shared session store is away, the chain's session gate answers.
     if (backend !== undefined && !backend.isReady()) return false;
     const sid = readSessionId(req.headers.cookie, cookieName, secrets);

@@ -13,7 +13,7 @@ import { renderDocument, sendDocument } from '../render.js';
  * served before Express to such visitors (web/guest-lane.ts).
  */
 export function guestHomeDocument(siteName: string): string {
-  return renderDocument(HomePage({ context: { siteName, user: undefined, flash: undefined, csrfToken: undefined } }));
+  return homeDocument({ siteName, user: undefined, flash: undefined, csrfToken: undefined });
 }
 
 /**
