@@ -28,7 +28,7 @@ import { securityHeaderList } from '../../src/security/headers.js';
 import type { GeneralCount } from '../../src/security/rate-limit.js';
 import { createSignedInLane } from '../../src/web/signed-in-lane.js';
 import type { TestResponse } from '../helpers/https-client.js';
-import type { TestServer } from '../helpers/test-server.js';
+import { internalsPattern, type TestServer } from '../helpers/test-server.js';
 import { errorOf, type WebClient } from './support/client.js';
 import { findUser } from './support/database.js';
 import { pageText, passwords, signedInUser, signUpAndVerify, startAccountsHarness, type AccountsHarness } from './support/harness.js';
@@ -310,6 +310,9 @@ describe('the signed-in lane in the whole server', () => {
       const me = await thief.api('GET', '/me');
       assert.equal(me.status, 401, forged);
       assert.equal(errorOf(me).code, 'UNAUTHENTICATED');
+      // The generic refusal, nothing about why the cookie failed or what read it.
+      assert.doesNotMatch(me.body, internalsPattern);
+      assert.doesNotMatch(me.body, /signature|cookie|session/i);
       assert.deepEqual(reachedExpress, ['GET /', 'GET /api/v1/me'], `${forged}: the chain answered`);
     }
     // The genuine cookie still works, from the lane.
