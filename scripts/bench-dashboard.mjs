@@ -212,7 +212,7 @@ async function benchPostgres(adminUrl) {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   try {
-    const db = openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 5 });
+    const db = openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 5, preparedStatements: true });
     await migrateToLatest(db);
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();

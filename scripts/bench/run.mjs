@@ -10,9 +10,9 @@
 //
 // Usage: npm run bench [-- --quick] [--reps N] [--duration S] [--warmup S] [--connections C]
 //          [--only bare,guide,portcullis,signin,memory,check] [--cases ID,...] [--json FILE]
-//          [--profile DIR] [--compare-with DIR [--compare-label TEXT]]
+//          [--profile DIR] [--compare-with DIR [--compare-label TEXT] [--compare-backend sqlite|postgres] [--compare-env KEY=VALUE,...]]
 //          (--compare-with adds Portcullis built in another checkout, say from before a
-//          change, to the throughput cases (on SQLite) and to the sign-in flood (on each backend), measured in the same run; --cases keeps the throughput cases whose id starts with one of the
+//          change, to the throughput cases (on SQLite, or PostgreSQL + Redis with --compare-backend postgres) and to the sign-in flood (on each backend), measured in the same run; --cases keeps the throughput cases whose id starts with one of the
 //          given prefixes, e.g. sqlite.public; --profile writes every server's CPU profile
 //          (node --cpu-prof) to DIR)
 //        PORTCULLIS_BENCH_DATABASE_URL=postgres://... PORTCULLIS_BENCH_REDIS_URL=redis://... adds
@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'compare-with': { type: 'string' },
     'compare-label': { type: 'string' },
+    'compare-backend': { type: 'string' },
+    'compare-env': { type: 'string' },
     'max-minutes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -252,11 +254,16 @@ try {
   const backends = [{ key: 'sqlite', label: 'Portcullis, SQLite', backend: 'sqlite' }];
   if (postgresAdminUrl !== undefined) backends.push({ key: 'postgres', label: 'Portcullis, PostgreSQL + Redis', backend: 'postgres' });
   // Another build (--compare-with), on SQLite for throughput (and on each backend for the sign-in flood): before and after in one run.
-  const compared = args['compare-with'] === undefined ? [] : [{ key: 'compared', label: `Portcullis, SQLite, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend: 'sqlite', root: path.resolve(args['compare-with']) }];
+  // --compare-backend postgres puts the other build's throughput cases on PostgreSQL + Redis instead.
+  const comparedBackend = backends.find(({ backend }) => backend === (args['compare-backend'] ?? 'sqlite'));
+  if (args['compare-with'] !== undefined && comparedBackend === undefined) throw new Error('--compare-backend: sqlite, or postgres with PORTCULLIS_BENCH_DATABASE_URL and PORTCULLIS_BENCH_REDIS_URL set');
+  // --compare-env KEY=VALUE,... gives the other build settings of its own (with --compare-with . it measures one setting of this build).
+  const comparedEnv = Object.fromEntries((args['compare-env'] ?? '').split(',').filter((pair) => pair !== '').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const compared = args['compare-with'] === undefined || comparedBackend === undefined ? [] : [{ key: 'compared', label: `${comparedBackend.label}, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend: comparedBackend.backend, root: path.resolve(args['compare-with']) }];
   const instances = new Map();
   if (wants('portcullis') || wants('check')) {
     for (const { key, label, backend, root: otherRoot } of [...backends, ...(wants('portcullis') ? compared : [])]) {
-      const main = await startInstance(`portcullis-${key}`, { backend, root: otherRoot });
+      const main = await startInstance(`portcullis-${key}`, { backend, root: otherRoot, env: key === 'compared' ? comparedEnv : {} });
       await main.createUser();
       const cookie = await main.signIn();
       instances.set(key, main);

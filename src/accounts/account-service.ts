@@ -18,6 +18,7 @@ import type { PasswordHasher } from './passwords/hasher.js';
 import { deleteAccount, getUser, listActivity, recordEvent, updateProfile } from './profile.js';
 import { changeEmail, resendVerification, signUp, verifyEmail } from './registration.js';
 import type { AccountService } from './types.js';
+import { publicUserReader } from './users.js';
 
 export type { AccountService, AuditEvent, ImportedUser, PublicUser, RequestMeta } from './types.js';
 
@@ -49,6 +50,7 @@ export function createFlowContext(deps: AccountServiceDeps): FlowContext {
     audit: createAuditTrail(deps.db, deps.logger, now, auditChainKey(deps.config.masterKey)),
     templates: { siteName: deps.config.siteName, publicOrigin: deps.config.publicOrigin },
     now,
+    readUser: publicUserReader(deps.db, deps.config.database.kind === 'postgres'),
     deliver: createDeliver(deps.mailer, deps.logger),
     revokeSessions: deps.revokeSessions ?? (() => Promise.resolve()),
   };

@@ -13,7 +13,7 @@ import { codePointCount } from './code-points.js';
 import { normaliseEmail } from './email-address.js';
 import { describeRefusal, type PasswordPolicy, type PolicyContext } from './password-policy.js';
 import type { PasswordHasher } from './passwords/hasher.js';
-import type { RequestMeta } from './types.js';
+import type { PublicUser, RequestMeta } from './types.js';
 
 export interface FlowContext {
   readonly db: Db;
@@ -24,6 +24,8 @@ export interface FlowContext {
   readonly audit: AuditTrail;
   readonly templates: TemplateContext;
   readonly now: () => number;
+  /** The account by id, fresh from the database: the read every signed-in request makes (users.ts publicUserReader). */
+  readUser(userId: string): Promise<PublicUser | undefined>;
   /**
    * Sends in the background: the caller's answer (and its timing) must not depend on the mail
    * server, or on whether a message was sent at all (sign-up and reset must not tell who exists).

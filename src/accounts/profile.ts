@@ -10,12 +10,12 @@
 
 import { AppError } from '../errors/app-error.js';
 import { cleanDisplayName, where, type FlowContext } from './context.js';
-import { findPublicUserById, findUserById, toPublicUser } from './users.js';
+import { findUserById, toPublicUser } from './users.js';
 import type { AuditEvent, NewAuditEvent, PublicUser, RequestMeta } from './types.js';
 
 export async function getUser(ctx: FlowContext, userId: string): Promise<PublicUser | undefined> {
   if (typeof userId !== 'string') return undefined;
-  return findPublicUserById(ctx.db, userId);
+  return ctx.readUser(userId);
 }
 
 export async function updateProfile(ctx: FlowContext, userId: string, input: { displayName: string | null }, meta: RequestMeta): Promise<PublicUser> {

@@ -6,7 +6,13 @@ export type Environment = 'development' | 'production' | 'test';
 export type DatabaseConfig =
   | { readonly kind: 'sqlite'; readonly filename: string }
   /** PostgreSQL for several instances sharing state; the URL may carry credentials, so it is never logged. */
-  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly poolSize: number;
+      /** Run the hot fixed queries as named statements (storage/postgres-named-statements.ts); off behind PgBouncer's transaction mode before 1.21. */
+      readonly preparedStatements: boolean;
+    };
 
 export type TlsConfig =
   /** Certificate and key files given by the operator. */

@@ -29,6 +29,7 @@ export interface LoadedConfig {
 
 /** How to fix each setting when its value does not parse. */
 const fixes = new Map<string, string>(Object.entries({
+  PORTCULLIS_DATABASE_PREPARED_STATEMENTS: 'use on, or off when PostgreSQL is reached through PgBouncer in transaction mode before version 1.21',
   PORTCULLIS_HTTPS_PORT: 'use a port number from 0 to 65535',
   PORTCULLIS_HTTP_PORT: 'use a port number, or "off" to disable the redirect listener',
   PORTCULLIS_PUBLIC_URL: 'use the https:// address users type, for example https://accounts.example.com',
@@ -93,7 +94,7 @@ function resolveDatabase(raw: RawSettings, dataDir: string, cwd: string): Databa
   if (url === 'sqlite::memory:') return { kind: 'sqlite', filename: ':memory:' };
   if (url.startsWith('sqlite:')) return { kind: 'sqlite', filename: path.resolve(cwd, url.slice('sqlite:'.length)) };
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    if (URL.canParse(url)) return { kind: 'postgres', url, poolSize: 10 };
+    if (URL.canParse(url)) return { kind: 'postgres', url, poolSize: 10, preparedStatements: raw.PORTCULLIS_DATABASE_PREPARED_STATEMENTS };
     return { setting: 'PORTCULLIS_DATABASE_URL', problem: 'the PostgreSQL URL does not parse', fix: 'use postgres://USER:PASSWORD@HOST:PORT/DATABASE' };
   }
   return {

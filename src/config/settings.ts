@@ -85,6 +85,8 @@ export const settingsSchema = z.object({
   PORTCULLIS_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('https://localhost:8443'),
   PORTCULLIS_DATA_DIR: z.string().trim().min(1).default('./data'),
   PORTCULLIS_DATABASE_URL: z.string().trim().min(1).optional(),
+  /** PostgreSQL only: the hot fixed queries as named statements (storage/postgres-named-statements.ts). */
+  PORTCULLIS_DATABASE_PREPARED_STATEMENTS: booleanFlag.default(true),
   PORTCULLIS_SECRET: z.string().optional(),
   PORTCULLIS_SECRET_FILE: z.string().trim().min(1).optional(),
   PORTCULLIS_TLS_CERT: z.string().trim().min(1).optional(),

@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { tracedSqliteDialect } from '../observability/sqlite-tracing.js';
 import { isTracingActive } from '../observability/tracing.js';
+import { namingPreparedStatements } from './postgres-named-statements.js';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations/index.js';
 
@@ -70,7 +71,7 @@ function openSqlite(filename: string): Db {
   return new Kysely<Database>({ dialect: isTracingActive() ? tracedSqliteDialect(dialect) : dialect });
 }
 
-function openPostgres(url: string, poolSize: number): Db {
+function openPostgres(url: string, poolSize: number, preparedStatements: boolean): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -89,11 +90,11 @@ function openPostgres(url: string, poolSize: number): Db {
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatements ? namingPreparedStatements(pool) : pool }) });
 }
 
 export function openDatabase(config: DatabaseConfig): Db {
-  return config.kind === 'sqlite' ? openSqlite(config.filename) : openPostgres(config.url, config.poolSize);
+  return config.kind === 'sqlite' ? openSqlite(config.filename) : openPostgres(config.url, config.poolSize, config.preparedStatements);
 }
 
 export interface MigrationOutcome {

@@ -4,7 +4,8 @@
 // 8's profile), and for the dozen statements of a sign-in, a sixth of its event-loop time. A prepared
 // query is built and compiled once per database handle; each call then only binds its values. The
 // SQL text is then also the same on every call, so SQLite's statement cache (storage/database.ts)
-// finds it.
+// finds it, and PostgreSQL runs it as a named statement, parsed and planned once per connection
+// (storage/postgres-named-statements.ts).
 
 import { randomUUID } from 'node:crypto';
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
@@ -12,8 +13,17 @@ import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 /** Anything Kysely can run a compiled query on: a database or a transaction. */
 type QueryRunner = Pick<Kysely<never>, 'executeQuery'>;
 
-/** What a prepared query binds: values compared or stored as they are. */
-export type BoundValue = string | number | null;
+// The SQL of every query prepared here. Their number is fixed by the code (a few dozen), which is
+// what makes naming them on the server safe: nothing a request sends can add one.
+const preparedTexts = new Set<string>();
+
+/** True for the SQL of a query prepared here (and so worth a named statement on PostgreSQL). */
+export function isPreparedQueryText(sql: string): boolean {
+  return preparedTexts.has(sql);
+}
+
+/** What a prepared query binds: values compared or stored as they are (a list: PostgreSQL's `= any($1)`). */
+export type BoundValue = string | number | null | readonly string[];
 
 interface Prepared<Row> {
   readonly query: CompiledQuery<Row>;
@@ -41,6 +51,7 @@ export function preparedQuery<Db extends QueryRunner, Row, Args extends BoundVal
     markers.forEach((marker, index) => {
       if (!slots.includes(index) || query.sql.includes(marker)) throw new Error(`prepared query: argument ${index} must be bound as a parameter, unchanged`);
     });
+    preparedTexts.add(query.sql);
     return { query, slots };
   };
 

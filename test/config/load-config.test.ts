@@ -84,6 +84,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('names the hot PostgreSQL statements by default, and turns that off for PgBouncer in transaction mode', async () => {
+    const url = 'postgres://portcullis@db.internal:5432/portcullis';
+    const { config: named } = await loadConfig({ env: { PORTCULLIS_DATABASE_URL: url }, cwd: workDir, euid: 1000 });
+    assert.equal(named.database.kind === 'postgres' && named.database.preparedStatements, true);
+    const { config: unnamed } = await loadConfig({ env: { PORTCULLIS_DATABASE_URL: url, PORTCULLIS_DATABASE_PREPARED_STATEMENTS: 'off' }, cwd: workDir, euid: 1000 });
+    assert.equal(unnamed.database.kind === 'postgres' && unnamed.database.preparedStatements, false);
+    const message = await refusal({ PORTCULLIS_DATABASE_URL: url, PORTCULLIS_DATABASE_PREPARED_STATEMENTS: 'sometimes' }, workDir);
+    assert.match(message, /PORTCULLIS_DATABASE_PREPARED_STATEMENTS.*PgBouncer/);
+  });
+
   it('refuses a public URL with a path, query or credentials', async () => {
     assert.match(await refusal({ PORTCULLIS_PUBLIC_URL: 'https://example.com/app' }, workDir), /PORTCULLIS_PUBLIC_URL: .*origin only/);
     assert.match(await refusal({ PORTCULLIS_PUBLIC_URL: 'https://user:pw@example.com' }, workDir), /PORTCULLIS_PUBLIC_URL/);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config/config.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/storage/database.js';
+import { startPostgresServer } from './services.js';
 
 /** The PostgreSQL server tests use when set, as an admin URL (for example postgres://postgres@127.0.0.1:55432/postgres). */
 export const postgresAdminUrl = process.env.PORTCULLIS_TEST_DATABASE_URL;
@@ -44,7 +45,7 @@ export async function createTestDatabase(folder: string): Promise<TestDatabase> 
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    config: { kind: 'postgres', url: url.toString(), poolSize: 5 },
+    config: { kind: 'postgres', url: url.toString(), poolSize: 5, preparedStatements: true },
     drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
@@ -65,4 +66,24 @@ export async function openTestDb(): Promise<{ db: Db; folder: string; database: 
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh, empty PostgreSQL database whatever the pass: on the suite's server when it has one, else
+ * on a server started for it. For what only PostgreSQL does (named statements, batched reads).
+ */
+export async function createPostgresTestDatabase(): Promise<{ url: string; remove(): Promise<void> }> {
+  if (postgresAdminUrl !== undefined) {
+    const folder = await mkdtemp(path.join(tmpdir(), 'portcullis-pg-db-'));
+    const database = await createTestDatabase(folder);
+    return {
+      url: database.url ?? '',
+      async remove() {
+        await database.drop();
+        await rm(folder, { recursive: true, force: true });
+      },
+    };
+  }
+  const server = await startPostgresServer();
+  return { url: server.url, remove: () => server.destroy() };
 }

@@ -53,7 +53,7 @@ export async function openSharedServices(): Promise<SharedServices> {
   const redis = process.env.PORTCULLIS_TEST_REDIS_URL === undefined ? await startRedisServer() : undefined;
   const redisUrl = process.env.PORTCULLIS_TEST_REDIS_URL ?? redis?.url ?? '';
   const redisPrefix = `portcullis-multi-${randomBytes(5).toString('hex')}:`;
-  const db = openDatabase({ kind: 'postgres', url: databaseUrl, poolSize: 4 });
+  const db = openDatabase({ kind: 'postgres', url: databaseUrl, poolSize: 4, preparedStatements: true });
   await migrateToLatest(db);
   const { config } = await loadConfig({
     env: { NODE_ENV: 'test', PORTCULLIS_DATA_DIR: folder, PORTCULLIS_SECRET: sharedSecret, PORTCULLIS_BCRYPT_COST: '10', PORTCULLIS_DATABASE_URL: databaseUrl },
