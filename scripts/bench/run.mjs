@@ -85,7 +85,8 @@ const settings = {
   // read back over HTTP in each phase: reading all 100,000 would take minutes on a small machine.
   sessionCounts: [10_000, 100_000],
   sessionsReadBack: quick ? 5_000 : 20_000,
-  maxMinutes: positive('max-minutes', args['max-minutes'], 20, { max: 120 }),
+  // A full run with a compared build and 5 repetitions takes about 35 minutes on 2 cores.
+  maxMinutes: positive('max-minutes', args['max-minutes'], 60, { max: 180 }),
 };
 const only = args.only === undefined ? new Set(sections) : new Set(args.only.split(',').map((entry) => entry.trim()));
 for (const entry of only) {

@@ -64,12 +64,14 @@ describe('the account reader on PostgreSQL (batched)', () => {
 
   it('answers the reads of one turn with one statement, each caller its own account or none', async () => {
     const before = subject.statements();
-    const ids = ['u1', 'u2', 'u1', 'nobody', 'u3', 'u2', "u1' or '1'='1"];
+    // Some ids that would break a hand-built array literal or SQL text, read as the plain strings they are.
+    const hostile = ["u1' or '1'='1", 'u1,u2', '{u1}', 'u1"', 'u1\\', 'NULL', ''];
+    const ids = ['u1', 'u2', 'u1', 'nobody', 'u3', 'u2', ...hostile];
     const users = await Promise.all(ids.map((id) => read(id)));
-    assert.equal(subject.statements() - before, 1, 'one statement for seven reads');
+    assert.equal(subject.statements() - before, 1, `one statement for ${ids.length} reads`);
     assert.deepEqual(
       users.map((user) => user?.id),
-      ['u1', 'u2', 'u1', undefined, 'u3', 'u2', undefined],
+      ['u1', 'u2', 'u1', undefined, 'u3', 'u2', ...hostile.map(() => undefined)],
     );
     assert.equal(users[0]?.displayName, 'User u1');
     assert.notEqual(users[0], users[2], 'two reads of one account get two objects');

@@ -61,9 +61,14 @@ export function startChild(options) {
     request(message) {
       replies += 1;
       const id = replies;
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         pending.set(id, resolve);
-        child.send({ ...message, id });
+        // A child already stopped (the run's time is up) fails this request instead of crashing the run.
+        child.send({ ...message, id }, (error) => {
+          if (error === null || error === undefined) return;
+          pending.delete(id);
+          reject(error);
+        });
       });
     },
     async stop() {
