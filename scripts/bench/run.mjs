@@ -259,7 +259,9 @@ try {
   const comparedBackend = backends.find(({ backend }) => backend === (args['compare-backend'] ?? 'sqlite'));
   if (args['compare-with'] !== undefined && comparedBackend === undefined) throw new Error('--compare-backend: sqlite, or postgres with PORTCULLIS_BENCH_DATABASE_URL and PORTCULLIS_BENCH_REDIS_URL set');
   // --compare-env KEY=VALUE,... gives the other build settings of its own (with --compare-with . it measures one setting of this build).
-  const comparedEnv = Object.fromEntries((args['compare-env'] ?? '').split(',').filter((pair) => pair !== '').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const comparedEnvPairs = (args['compare-env'] ?? '').split(',').filter((pair) => pair !== '');
+  if (comparedEnvPairs.some((pair) => pair.indexOf('=') < 1)) throw new Error('--compare-env: KEY=VALUE pairs separated by commas');
+  const comparedEnv = Object.fromEntries(comparedEnvPairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
   const compared = args['compare-with'] === undefined || comparedBackend === undefined ? [] : [{ key: 'compared', label: `${comparedBackend.label}, ${args['compare-label'] ?? path.basename(path.resolve(args['compare-with']))}`, backend: comparedBackend.backend, root: path.resolve(args['compare-with']) }];
   const instances = new Map();
   if (wants('portcullis') || wants('check')) {

@@ -17,29 +17,15 @@
 // - PgBouncer in transaction mode before 1.21 does not keep named statements at all; every call
 //   would then fail once and run again. PORTCULLIS_DATABASE_PREPARED_STATEMENTS=off turns naming off.
 
-import { createHash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
-import { isPreparedQueryText } from './prepared-query.js';
+import { preparedStatementName } from './prepared-query.js';
 
 /** SQLSTATEs of a named statement the server cannot run as prepared (see above). */
 const staleStatementCodes = new Set(['0A000', '26000', '42P05']);
 
 function isStaleStatementError(error: unknown): boolean {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' && staleStatementCodes.has(error.code);
-}
-
-// A statement's name is derived from its text, so every instance and connection agrees on it and
-// two texts never share one (pg refuses a name reused for another text).
-const baseNames = new Map<string, string>();
-
-function baseNameOf(sql: string): string {
-  let name = baseNames.get(sql);
-  if (name === undefined) {
-    name = `portcullis_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    baseNames.set(sql, name);
-  }
-  return name;
 }
 
 /** One pg client as Kysely sees it, naming the prepared queries' statements. */
@@ -58,15 +44,16 @@ class NamingClient implements PostgresPoolClient {
     // A cursor (a streamed query; pg-cursor is a pg Submittable) goes through untouched.
     if (typeof sqlOrCursor !== 'string') return this.#client.query(sqlOrCursor as PostgresCursor<R> & pg.Submittable);
     const values = [...(parameters ?? [])];
+    const baseName = preparedStatementName(sqlOrCursor);
     // 'I': idle, not inside a transaction (see above).
-    const result = !isPreparedQueryText(sqlOrCursor) || this.#client.getTransactionStatus() !== 'I' ? this.#client.query(sqlOrCursor, values) : this.#named(sqlOrCursor, values);
+    const result = baseName === undefined || this.#client.getTransactionStatus() !== 'I' ? this.#client.query(sqlOrCursor, values) : this.#named(sqlOrCursor, baseName, values);
     // pg's result is Kysely's, with the command tag typed as a plain string.
     return result as Promise<PostgresQueryResult<R>>;
   }
 
-  async #named(sql: string, values: unknown[]): Promise<pg.QueryResult> {
+  async #named(sql: string, baseName: string, values: unknown[]): Promise<pg.QueryResult> {
     const generation = this.#generations.get(sql) ?? 0;
-    const name = generation === 0 ? baseNameOf(sql) : `${baseNameOf(sql)}_${generation}`;
+    const name = generation === 0 ? baseName : `${baseName}_${generation}`;
     try {
       return await this.#client.query({ name, text: sql, values });
     } catch (error) {

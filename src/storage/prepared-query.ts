@@ -7,19 +7,21 @@
 // finds it, and PostgreSQL runs it as a named statement, parsed and planned once per connection
 // (storage/postgres-named-statements.ts).
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 
 /** Anything Kysely can run a compiled query on: a database or a transaction. */
 type QueryRunner = Pick<Kysely<never>, 'executeQuery'>;
 
-// The SQL of every query prepared here. Their number is fixed by the code (a few dozen), which is
-// what makes naming them on the server safe: nothing a request sends can add one.
-const preparedTexts = new Set<string>();
+// The SQL of every query prepared here, each with a statement name derived from its text (so every
+// instance and connection agrees on it, and two texts never share one). Their number is fixed by
+// the code (a few dozen), which is what makes naming them on the server safe: nothing a request
+// sends can add one.
+const statementNames = new Map<string, string>();
 
-/** True for the SQL of a query prepared here (and so worth a named statement on PostgreSQL). */
-export function isPreparedQueryText(sql: string): boolean {
-  return preparedTexts.has(sql);
+/** The statement name of a query prepared here (PostgreSQL runs it named), undefined for any other SQL. */
+export function preparedStatementName(sql: string): string | undefined {
+  return statementNames.get(sql);
 }
 
 /** What a prepared query binds: values compared or stored as they are (a list: PostgreSQL's `= any($1)`). */
@@ -51,7 +53,7 @@ export function preparedQuery<Db extends QueryRunner, Row, Args extends BoundVal
     markers.forEach((marker, index) => {
       if (!slots.includes(index) || query.sql.includes(marker)) throw new Error(`prepared query: argument ${index} must be bound as a parameter, unchanged`);
     });
-    preparedTexts.add(query.sql);
+    if (!statementNames.has(query.sql)) statementNames.set(query.sql, `portcullis_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`);
     return { query, slots };
   };
 
