@@ -5,10 +5,10 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { appendLocked, withChainLock, type PlainAuditRow } from '../observability/audit-chain.js';
+import { createAuditAppender } from '../observability/audit-append.js';
+import type { PlainAuditRow } from '../observability/audit-chain.js';
 import { publishAuditRecorded } from '../observability/audit-bus.js';
 import type { Logger } from '../observability/logger.js';
-import { rollUpSignals } from '../observability/rollup.js';
 import { signalsOf } from '../observability/security-signals.js';
 import type { Database } from '../storage/schema.js';
 import type { AuditDetail, AuditEvent, NewAuditEvent } from './types.js';
@@ -48,6 +48,7 @@ export interface AuditTrail {
  * the rollups for the dashboard and the metrics hook (audit-bus.ts) are fed from here too.
  */
 export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () => number, chainKey: Buffer): AuditTrail {
+  const appender = createAuditAppender(db, chainKey);
   return {
     async record(event, target = db) {
       const detail = sanitiseDetail(event.detail);
@@ -62,13 +63,11 @@ export function createAuditTrail(db: Kysely<Database>, logger: Logger, now: () =
         user_agent: truncate(event.userAgent, 512),
         detail: detail === null ? null : JSON.stringify(detail),
       };
-      // Appended at the chain's head under its lock, with the dashboard's hourly counts in the same
-      // transaction (the caller's, when it passes one: then the event commits or rolls back with it).
+      // Appended at the chain's head, with the dashboard's hourly counts in the same transaction or
+      // statement (the caller's transaction, when it passes one: then the event commits or rolls
+      // back with it). observability/audit-append.ts says how.
       const signals = signalsOf({ type: row.type, outcome: row.outcome, detail });
-      await withChainLock(db, target, async (trx, state) => {
-        await appendLocked(trx, chainKey, state, row, row.at);
-        if (signals.length > 0) await rollUpSignals(trx, row.at, signals, row.ip);
-      });
+      await appender.append(row, signals, target);
       publishAuditRecorded({ source: db, at: row.at, type: row.type, outcome: row.outcome, subjectId: row.subject_id, ip: row.ip, detail, signals });
       // The same event as a log line, for whoever watches logs rather than the table.
       logger.info({ audit: { type: row.type, outcome: row.outcome, actorId: row.actor_id, subjectId: row.subject_id, ip: row.ip, detail } }, `audit: ${row.type} ${row.outcome}`);

@@ -172,16 +172,16 @@ export async function sealLegacyAuditRows(db: Kysely<Database>, key: Buffer, now
 
 /**
  * Appends one row at the head of the chain. Call inside withChainLock (the state it passes is the
- * head to append after). Returns the row's place and hash and the new state.
+ * head to append after). Returns the row's place and hash and the chain's new state.
  */
-export async function appendLocked(trx: Transaction<Database>, key: Buffer, locked: ChainState, row: PlainAuditRow, now: number): Promise<{ seq: number; hash: string }> {
+export async function appendLocked(trx: Transaction<Database>, key: Buffer, locked: ChainState, row: PlainAuditRow, now: number): Promise<{ seq: number; hash: string; state: ChainState }> {
   const state = locked.legacy_sealed === 1 ? locked : await sealLegacy(trx, key, locked, now);
   const personal = commitPersonalFields(row);
   const seq = state.head_seq + 1;
   const hash = rowHash(key, { ...row, seq, personal_commitment: personal.personal_commitment }, state.head_hash);
   await trx.insertInto('audit_events').values({ ...row, seq, hash, ...personal }).execute();
-  await saveState(trx, key, { ...state, head_seq: seq, head_hash: hash }, now);
-  return { seq, hash };
+  const saved = await saveState(trx, key, { ...state, head_seq: seq, head_hash: hash }, now);
+  return { seq, hash, state: saved };
 }
 
 // ---------------------------------------------------------------------------------------------

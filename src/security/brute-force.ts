@@ -145,11 +145,14 @@ export function createSignInThrottle(deps: SignInProtectionDeps): SignInThrottle
   const settleSuccess = async (account: ThrottledAccount, kind: string, admitted: { trusted: boolean; deviceKey: string | undefined; addressKey: string | undefined }) => {
     // From the owner's usual browser only the consecutive count ends; delays for unknown browsers
     // stay, or every sign-in of the owner would hand an attacker five fresh guesses.
-    if (admitted.trusted) await store.trustedSuccess(`${kind}${account.id}`);
-    else await store.reset(`${kind}${account.id}`);
-    // A success is not a failure: give the address back the attempt it was charged.
-    if (admitted.addressKey !== undefined) await store.counters.decrement(admitted.addressKey);
-    if (admitted.deviceKey !== undefined) await store.counters.reset(admitted.deviceKey);
+    // A success is not a failure: the address gets back the attempt it was charged. The three
+    // writes are independent, so they go together: on Redis, one round trip (issue 8).
+    const { addressKey, deviceKey } = admitted;
+    await Promise.all([
+      admitted.trusted ? store.trustedSuccess(`${kind}${account.id}`) : store.reset(`${kind}${account.id}`),
+      addressKey === undefined ? undefined : store.counters.decrement(addressKey),
+      deviceKey === undefined ? undefined : store.counters.reset(deviceKey),
+    ]);
   };
 
   return {

@@ -19,7 +19,7 @@ export type Db = Kysely<Database>;
  * Times are bigint milliseconds; pg returns int8 as strings to be safe beyond 2^53. Our values
  * stay far below that, so this pool (and only this pool) reads them as numbers.
  */
-const postgresTypes: pg.CustomTypesConfig = {
+export const postgresTypes: pg.CustomTypesConfig = {
   getTypeParser: (id, format) => {
     if (id === pg.types.builtins.INT8) return (value: string) => Number(value);
     const parser: unknown = pg.types.getTypeParser(id, format);

@@ -121,6 +121,21 @@ function batchingSuite(where: string, open: () => Promise<{ counters: Counters; 
       await one.shutdown();
     });
 
+    it('drops the hits of a window that ended before their batch was written (a late timer)', async () => {
+      // The store's clock runs a window ahead of the shared store's, as a timer firing late on a
+      // busy event loop would see it: the waiting hits belong to an ended window.
+      const clock = { skew: 0 };
+      const late = new BatchingRateLimitStore(counters, 'rl:late:', { intervalMs: 60_000, now: () => Date.now() + clock.skew });
+      late.init(options(300, minute));
+      for (let index = 0; index < 5; index += 1) await late.increment('k');
+      assert.equal((await counters.get('rl:late:k'))?.hits, 1, 'only the first hit written so far');
+      clock.skew = minute + 1_000;
+      await late.flush();
+      assert.equal((await counters.get('rl:late:k'))?.hits, 1, 'the ended window’s hits were not carried into the shared count');
+      await late.shutdown();
+      assert.equal((await counters.get('rl:late:k'))?.hits, 1);
+    });
+
     it("starts a key's new window once the last one has ended", async () => {
       const one = store('rl:window:', 300, 300);
       for (let index = 0; index < 4; index += 1) await one.increment('k');

@@ -171,11 +171,19 @@ export class BatchingRateLimitStore implements Store {
   }
 
   #flushDirty(): void {
+    const now = this.#now();
     for (const key of this.#dirty) {
       const entry = this.#entries.get(key);
+      if (entry === undefined || entry.pending === 0) continue;
+      // A late timer (a busy event loop) must not carry an ended window's hits into a new one: the
+      // write would open the next window with them already counted. They count for nothing now.
+      if (now >= entry.resetAt) {
+        entry.pending = 0;
+        continue;
+      }
       // A failed write is not retried: the general limit fails open, and a lost batch is at most
       // `batch - 1` hits. Its error is the next exact write's to report.
-      if (entry !== undefined && entry.pending > 0) this.#write(key, entry).catch(() => undefined);
+      this.#write(key, entry).catch(() => undefined);
     }
     this.#dirty.clear();
   }
