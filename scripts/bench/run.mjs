@@ -10,10 +10,11 @@
 //
 // Usage: npm run bench [-- --quick] [--reps N] [--duration S] [--warmup S] [--connections C]
 //          [--only bare,guide,portcullis,signin,memory,check] [--cases ID,...] [--json FILE]
-//          [--profile DIR] [--compare-with DIR [--compare-label TEXT] [--compare-backend sqlite|postgres] [--compare-env KEY=VALUE,...]]
+//          [--write FILE] [--profile DIR] [--compare-with DIR [--compare-label TEXT] [--compare-backend sqlite|postgres] [--compare-env KEY=VALUE,...]]
 //          (--compare-with adds Portcullis built in another checkout, say from before a
 //          change, to the throughput cases (on SQLite, or PostgreSQL + Redis with --compare-backend postgres) and to the sign-in flood (on each backend), measured in the same run; --cases keeps the throughput cases whose id starts with one of the
-//          given prefixes, e.g. sqlite.public; --profile writes every server's CPU profile
+//          given prefixes, e.g. sqlite.public; --write FILE puts the report into FILE, e.g.
+//          BENCHMARKS.md, between its two marker lines, with this command; --profile writes every server's CPU profile
 //          (node --cpu-prof) to DIR)
 //        PORTCULLIS_BENCH_DATABASE_URL=postgres://... PORTCULLIS_BENCH_REDIS_URL=redis://... adds
 //        Portcullis on PostgreSQL + Redis (a database is created and dropped; keys under a prefix
@@ -28,11 +29,12 @@ import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { measure } from './lib/load.mjs';
 import { cpuSeconds, mainThreadCpuSeconds, residentBytes, startChild } from './lib/children.mjs';
 import { benchEmail, benchPassword, httpsRequest, startPortcullis } from './lib/portcullis.mjs';
 import { formatNumber, formatRatios, formatSeries, median, pairedRatios } from './lib/stats.mjs';
+import { commandLine, reportFileProblem, writeReport } from './lib/report-file.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const sections = ['bare', 'guide', 'portcullis', 'signin', 'memory', 'check'];
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
     'compare-backend': { type: 'string' },
     'compare-env': { type: 'string' },
     'max-minutes': { type: 'string' },
+    write: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -70,6 +73,15 @@ function positive(name, value, fallback, { integer = false, max = Infinity } = {
     process.exit(2);
   }
   return number;
+}
+
+// Checked before anything runs: a long run must not end with nowhere to put its figures.
+if (args.write !== undefined) {
+  const problem = reportFileProblem(args.write);
+  if (problem !== undefined) {
+    console.error(`bench: --write: ${problem}`);
+    process.exit(2);
+  }
 }
 
 const quick = args.quick;
@@ -559,5 +571,11 @@ if (results.targets.length > 0) {
   lines.push('');
 }
 console.log(lines.join('\n'));
+if (args.write !== undefined) {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const commit = git.status === 0 ? git.stdout.trim() : undefined;
+  writeReport(args.write, lines.join('\n'), { command: commandLine(process.argv.slice(2), process.env), commit, date: new Date().toISOString().slice(0, 10) });
+  console.error(`bench: report written to ${args.write}`);
+}
 if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
 process.exit(0);
