@@ -9,13 +9,17 @@
 //
 // - this process remembers the chain's state as it last wrote (or read) it;
 // - one statement advances the state from that head only if it is still the head (compared with
-//   its MAC, which covers the anchor too), and inserts the row and its counts only if it did:
+//   its MAC, which covers the anchor too), and inserts the rows and their counts only if it did:
 //   data-modifying CTEs, so one snapshot and all or nothing, and the UPDATE's row lock serialises
 //   it with every other writer exactly as the general way's lock does;
 // - when another instance appended (or pruned) meanwhile nothing is written: the state is read
 //   afresh and the append tried again, and after a few misses it goes the general way.
 //
-// This process's own appends queue behind each other, so they never miss because of one another.
+// This process's events are written one statement at a time, so they never miss because of one
+// another; the events that arrive while a statement is out go together in the next one (group
+// commit). So a burst costs a statement, not a statement an event, and when the database stops
+// answering, every event waiting fails with the one statement that failed, not one timeout after
+// another.
 
 import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { preparedQuery } from '../storage/prepared-query.js';
@@ -33,64 +37,54 @@ export interface AuditAppender {
 
 /** Tries of the one-statement append before going the general way (each miss means another writer won). */
 const maximumTries = 3;
+/** Events in one statement at most: a flood's backlog goes in several, each a bounded size. */
+const maximumBatch = 100;
 
 const chainState = preparedQuery(0, (db: Kysely<Database>) =>
   db.selectFrom('audit_chain').select(['anchor_seq', 'anchor_hash', 'anchor_at', 'head_seq', 'head_hash', 'legacy_sealed', 'pruned_total', 'state_mac']).where('id', '=', 1),
 );
 
-// Every value is a parameter (one text for every event, so PostgreSQL plans it once per connection),
-// cast where a SELECT list would otherwise leave its type unknown.
-/** What the one-statement append binds, in order. */
-type AppendArguments = [
-  headSeq: number,
-  headHash: string,
-  mac: string,
-  now: number,
-  previousSeq: number,
-  previousHash: string,
-  previousMac: string,
-  id: string,
-  at: number,
-  type: string,
-  outcome: string,
-  actorId: string | null,
-  subjectId: string | null,
-  ip: string | null,
-  userAgent: string | null,
-  detail: string | null,
-  salt: string,
-  commitment: string,
-  hour: number,
-  metrics: readonly string[],
-  labels: readonly string[],
-  counts: readonly string[],
-  network: string | null,
-];
+type Column = readonly (string | null)[];
 
+/**
+ * What the one-statement append binds, in order: the state's move, then 20 lists (the rows' 13
+ * columns, the rollups' 4, the failure sources' 3), each a column of values.
+ */
+type AppendArguments = [headSeq: number, headHash: string, mac: string, now: number, previousSeq: number, previousHash: string, previousMac: string, ...lists: Column[]];
+
+// Every value is a parameter (one text for any number of events, so PostgreSQL plans it once per
+// connection); numbers travel as text in the lists and are cast back.
 const appendIfHead = preparedQuery<Kysely<Database>, { seq: number }, AppendArguments>(
-  23,
-  (db, headSeq, headHash, mac, now, previousSeq, previousHash, previousMac, id, at, type, outcome, actorId, subjectId, ip, userAgent, detail, salt, commitment, hour, metrics, labels, counts, network) => {
+  27,
+  (db, headSeq, headHash, mac, now, previousSeq, previousHash, previousMac, ...lists) => {
+    const [ids, ats, types, outcomes, actorIds, subjectIds, ips, userAgents, details, seqs, hashes, salts, commitments, ...counts] = lists;
+    const [rollupHours, rollupMetrics, rollupLabels, rollupEvents, sourceHours, sourceNetworks, sourceFailures] = counts;
     const query = sql<{ seq: number }>`
       with advanced as (
         update audit_chain set head_seq = ${headSeq}, head_hash = ${headHash}, state_mac = ${mac}, updated_at = ${now}
         where id = 1 and head_seq = ${previousSeq} and head_hash = ${previousHash} and state_mac = ${previousMac}
-        returning head_seq
+        returning id
       ), appended as (
         insert into audit_events (id, at, type, outcome, actor_id, subject_id, ip, user_agent, detail, seq, hash, personal_salt, personal_commitment)
-        select cast(${id} as varchar), cast(${at} as bigint), cast(${type} as varchar), cast(${outcome} as varchar), cast(${actorId} as varchar),
-          cast(${subjectId} as varchar), cast(${ip} as varchar), cast(${userAgent} as varchar), cast(${detail} as text), advanced.head_seq,
-          cast(${headHash} as varchar), cast(${salt} as varchar), cast(${commitment} as varchar)
-        from advanced
+        select event.id, event.at, event.type, event.outcome, event.actor_id, event.subject_id, event.ip, event.user_agent, event.detail,
+          event.seq, event.hash, event.personal_salt, event.personal_commitment
+        from advanced cross join unnest(
+          cast(${ids} as varchar[]), cast(${ats} as bigint[]), cast(${types} as varchar[]), cast(${outcomes} as varchar[]),
+          cast(${actorIds} as varchar[]), cast(${subjectIds} as varchar[]), cast(${ips} as varchar[]), cast(${userAgents} as varchar[]),
+          cast(${details} as text[]), cast(${seqs} as bigint[]), cast(${hashes} as varchar[]), cast(${salts} as varchar[]), cast(${commitments} as varchar[])
+        ) as event (id, at, type, outcome, actor_id, subject_id, ip, user_agent, detail, seq, hash, personal_salt, personal_commitment)
         returning seq
       ), counted as (
         insert into security_rollup (hour, metric, label, events)
-        select cast(${hour} as bigint), signal.metric, signal.label, signal.events
-        from advanced cross join unnest(cast(${metrics} as varchar[]), cast(${labels} as varchar[]), cast(${counts} as bigint[])) as signal (metric, label, events)
+        select signal.hour, signal.metric, signal.label, signal.events
+        from advanced cross join unnest(cast(${rollupHours} as bigint[]), cast(${rollupMetrics} as varchar[]), cast(${rollupLabels} as varchar[]), cast(${rollupEvents} as bigint[]))
+          as signal (hour, metric, label, events)
         on conflict (hour, metric, label) do update set events = security_rollup.events + excluded.events
       ), sourced as (
         insert into failure_sources (hour, network, failures)
-        select cast(${hour} as bigint), cast(${network} as varchar), 1
-        from advanced where cast(${network} as varchar) is not null
+        select source.hour, source.network, source.failures
+        from advanced cross join unnest(cast(${sourceHours} as bigint[]), cast(${sourceNetworks} as varchar[]), cast(${sourceFailures} as bigint[]))
+          as source (hour, network, failures)
         on conflict (hour, network) do update set failures = failure_sources.failures + excluded.failures
       )
       select seq from appended`;
@@ -98,98 +92,130 @@ const appendIfHead = preparedQuery<Kysely<Database>, { seq: number }, AppendArgu
   },
 );
 
-/** The signals as parallel lists for unnest, one entry per metric and label (ON CONFLICT may touch a row once). */
-function countedSignals(signals: readonly SecuritySignal[]): { metrics: string[]; labels: string[]; counts: string[] } {
-  const counts = new Map<string, { metric: string; label: string; events: number }>();
-  for (const signal of signals) {
-    const key = `${signal.metric}\n${signal.label}`;
-    const entry = counts.get(key);
-    if (entry === undefined) counts.set(key, { metric: signal.metric, label: signal.label, events: 1 });
-    else entry.events += 1;
+interface Waiting {
+  readonly row: PlainAuditRow;
+  readonly signals: readonly SecuritySignal[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Sums what a batch adds to the hourly rollups and to the failure sources, one entry per row the
+ * statement upserts (ON CONFLICT may touch a row only once per statement).
+ */
+function countsOf(batch: readonly Waiting[]): { rollups: Column[]; sources: Column[] } {
+  const rollups = new Map<string, { hour: number; metric: string; label: string; events: number }>();
+  const sources = new Map<string, { hour: number; network: string; failures: number }>();
+  for (const { row, signals } of batch) {
+    const hour = hourOf(row.at);
+    for (const signal of signals) {
+      const key = `${hour}\n${signal.metric}\n${signal.label}`;
+      const entry = rollups.get(key) ?? { hour, metric: signal.metric, label: signal.label, events: 0 };
+      entry.events += 1;
+      rollups.set(key, entry);
+    }
+    const network = signals.some(isAuthenticationFailure) ? networkOf(row.ip) : undefined;
+    if (network !== undefined) {
+      const key = `${hour}\n${network}`;
+      const entry = sources.get(key) ?? { hour, network, failures: 0 };
+      entry.failures += 1;
+      sources.set(key, entry);
+    }
   }
-  const entries = [...counts.values()];
-  return { metrics: entries.map((entry) => entry.metric), labels: entries.map((entry) => entry.label), counts: entries.map((entry) => String(entry.events)) };
+  const rollupList = [...rollups.values()];
+  const sourceList = [...sources.values()];
+  return {
+    rollups: [rollupList.map((entry) => String(entry.hour)), rollupList.map((entry) => entry.metric), rollupList.map((entry) => entry.label), rollupList.map((entry) => String(entry.events))],
+    sources: [sourceList.map((entry) => String(entry.hour)), sourceList.map((entry) => entry.network), sourceList.map((entry) => String(entry.failures))],
+  };
 }
 
 export function createAuditAppender(db: Kysely<Database>, key: Buffer): AuditAppender {
   const oneStatement = db.getExecutor().adapter instanceof PostgresAdapter;
   // The chain's state as this process last wrote or read it; undefined when it may be stale.
   let known: ChainState | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
+  const waiting: Waiting[] = [];
+  let writing = false;
 
-  const appendInTransaction = async (row: PlainAuditRow, signals: readonly SecuritySignal[], target: Queryable): Promise<void> => {
+  /** The general way: one transaction holding the chain's lock (the caller's, when `target` is one). */
+  const appendInTransaction = async (batch: readonly Pick<Waiting, 'row' | 'signals'>[], target: Queryable): Promise<void> => {
     known = undefined;
-    const written = await withChainLock(db, target, async (trx, state) => {
-      const appended = await appendLocked(trx, key, state, row, row.at);
-      if (signals.length > 0) await rollUpSignals(trx, row.at, signals, row.ip);
-      return appended.state;
+    const written = await withChainLock(db, target, async (trx, locked) => {
+      let state = locked;
+      for (const { row, signals } of batch) {
+        state = (await appendLocked(trx, key, state, row, row.at)).state;
+        if (signals.length > 0) await rollUpSignals(trx, row.at, signals, row.ip);
+      }
+      return state;
     });
     // Committed when the transaction was this one's own; a caller's may yet roll back: then the state stays unknown.
     if (!target.isTransaction) known = written;
   };
 
   /** True when written; false when the state it started from was no longer the chain's head. */
-  const tryOneStatement = async (row: PlainAuditRow, signals: readonly SecuritySignal[], state: ChainState, previousMac: string): Promise<boolean> => {
-    const personal = commitPersonalFields(row);
-    const seq = state.head_seq + 1;
-    const hash = rowHash(key, { ...row, seq, personal_commitment: personal.personal_commitment }, state.head_hash);
+  const tryOneStatement = async (batch: readonly Waiting[], state: ChainState, previousMac: string): Promise<boolean> => {
+    const columns: (string | null)[][] = Array.from({ length: 13 }, () => []);
+    let seq = state.head_seq;
+    let hash = state.head_hash;
+    for (const { row } of batch) {
+      const personal = commitPersonalFields(row);
+      seq += 1;
+      hash = rowHash(key, { ...row, seq, personal_commitment: personal.personal_commitment }, hash);
+      const values = [row.id, String(row.at), row.type, row.outcome, row.actor_id, row.subject_id, row.ip, row.user_agent, row.detail, String(seq), hash, personal.personal_salt, personal.personal_commitment];
+      values.forEach((value, index) => columns.at(index)?.push(value));
+    }
     const next = { ...state, head_seq: seq, head_hash: hash };
     const mac = stateMac(key, next);
-    const { metrics, labels, counts } = countedSignals(signals);
-    const network = signals.some(isAuthenticationFailure) ? (networkOf(row.ip) ?? null) : null;
-    const written = await appendIfHead(
-      db,
-      seq,
-      hash,
-      mac,
-      row.at,
-      state.head_seq,
-      state.head_hash,
-      previousMac,
-      row.id,
-      row.at,
-      row.type,
-      row.outcome,
-      row.actor_id,
-      row.subject_id,
-      row.ip,
-      row.user_agent,
-      row.detail,
-      personal.personal_salt,
-      personal.personal_commitment,
-      hourOf(row.at),
-      metrics,
-      labels,
-      counts,
-      network,
-    );
-    if (written.length !== 1) return false;
+    const { rollups, sources } = countsOf(batch);
+    const last = batch.at(-1)?.row.at ?? Date.now();
+    const written = await appendIfHead(db, seq, hash, mac, last, state.head_seq, state.head_hash, previousMac, ...columns, ...rollups, ...sources);
+    if (written.length !== batch.length) return false;
     known = { ...next, state_mac: mac };
     return true;
   };
 
-  const appendAlone = async (row: PlainAuditRow, signals: readonly SecuritySignal[]): Promise<void> => {
+  const appendBatch = async (batch: readonly Waiting[]): Promise<void> => {
     try {
       for (let tries = 0; tries < maximumTries; tries += 1) {
         const state = known ?? (await chainState(db))[0];
         // Rows from before the chain to seal, or a state never written by the chain yet: the general way does both.
         if (state === undefined || state.legacy_sealed !== 1 || state.state_mac === null) break;
-        if (await tryOneStatement(row, signals, state, state.state_mac)) return;
+        if (await tryOneStatement(batch, state, state.state_mac)) return;
         known = undefined;
       }
     } catch (error) {
       known = undefined;
       throw error;
     }
-    await appendInTransaction(row, signals, db);
+    await appendInTransaction(batch, db);
+  };
+
+  /** Writes what is waiting, a batch a statement, until nothing is; one writer at a time. */
+  const drain = async (): Promise<void> => {
+    if (writing) return;
+    writing = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, maximumBatch);
+        try {
+          await appendBatch(batch);
+          for (const entry of batch) entry.resolve();
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
+      }
+    } finally {
+      writing = false;
+    }
   };
 
   return {
     append(row, signals, target = db) {
-      if (!oneStatement || target.isTransaction) return appendInTransaction(row, signals, target);
-      const appended = queue.then(() => appendAlone(row, signals));
-      queue = appended.catch(() => undefined);
-      return appended;
+      if (!oneStatement || target.isTransaction) return appendInTransaction([{ row, signals }], target);
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ row, signals, resolve, reject });
+        void drain();
+      });
     },
   };
 }

@@ -24,8 +24,8 @@ export function preparedStatementName(sql: string): string | undefined {
   return statementNames.get(sql);
 }
 
-/** What a prepared query binds: values compared or stored as they are (a list: PostgreSQL's `= any($1)`). */
-export type BoundValue = string | number | null | readonly string[];
+/** What a prepared query binds: values compared or stored as they are (a list: PostgreSQL's `= any($1)` or `unnest($1)`). */
+export type BoundValue = string | number | null | readonly (string | null)[];
 
 interface Prepared<Row> {
   readonly query: CompiledQuery<Row>;

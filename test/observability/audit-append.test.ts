@@ -1,8 +1,8 @@
 // test/observability/audit-append.test.ts
 // On PostgreSQL an audited event outside a caller's transaction is appended to the hash chain in
 // one statement, from the head this process last wrote (src/observability/audit-append.ts). What
-// must hold: one statement per event once the head is known; the dashboard's counts written with
-// it; another instance appending or pruning meanwhile makes the stale append write nothing, and it
+// must hold: one statement per event once the head is known, and one for all the events that
+// arrived while it was out; the dashboard's counts written with them; another instance appending or pruning meanwhile makes the stale append write nothing, and it
 // is retried from the fresh head (never a fork, never a gap); a statement that fails leaves nothing
 // half-written and the next append goes on; values are bound, never spliced into the SQL. Every
 // check ends with the chain verified. Statements are counted with Kysely's query log.
@@ -106,6 +106,32 @@ describe('appending to the audit chain on PostgreSQL, one statement an event', (
     assert.equal(sources.failures, 6, 'and its network');
   });
 
+  it('writes the events that arrive while a statement is out together, in the next one (group commit)', async () => {
+    await first.trail.record(failedSignIn(50));
+    const hourStart = Math.ceil(clock.now / 3_600_000) * 3_600_000;
+    const before = first.statements.length;
+    // A burst of 30 failures, half of them in the next hour: the counts land in each event's own hour.
+    const burst = Array.from({ length: 30 }, (_, index) => {
+      clock.now = hourStart - 15_000 + index * 1_000;
+      return first.trail.record(failedSignIn(200 + index, index % 2 === 0 ? '198.51.100.7' : '203.0.113.9'));
+    });
+    await Promise.all(burst);
+    const used = first.statements.slice(before);
+    assert.equal(used.length, 2, `the first event alone, the 29 that waited in one statement:\n${used.join('\n')}`);
+    await assertChainIntact(first.db);
+    const attempts = (await rows(first.db)).map((row) => (JSON.parse(row.detail ?? '{}') as { attempt?: number }).attempt).filter((attempt) => attempt !== undefined && attempt >= 200);
+    assert.deepEqual(attempts, Array.from({ length: 30 }, (_, index) => 200 + index), 'in the order they were recorded');
+
+    const countIn = async (hour: number) =>
+      (await first.db.selectFrom('security_rollup').select('events').where('hour', '=', hour).where('metric', '=', 'sign_in').where('label', '=', 'failure').executeTakeFirst())?.events ?? 0;
+    assert.equal(await countIn(hourStart), 15, 'the next hour counts its 15');
+    const sources = await first.db.selectFrom('failure_sources').select(['network', 'failures']).where('hour', '=', hourStart).orderBy('network').execute();
+    assert.deepEqual(sources, [
+      { network: '198.51.100.0/24', failures: 7 },
+      { network: '203.0.113.0/24', failures: 8 },
+    ]);
+  });
+
   it("still takes the chain's lock inside a caller's transaction, and forgets the head when that transaction rolls back", async () => {
     await first.trail.record(failedSignIn(10));
     const countBefore = (await rows(first.db)).length;
@@ -159,12 +185,18 @@ describe('appending to the audit chain on PostgreSQL, one statement an event', (
       .insertInto('audit_events')
       .values({ id: '55555555-5555-4555-8555-555555555555', at: clock.now, type: 'forged', outcome: 'success', actor_id: null, subject_id: null, ip: null, user_agent: null, detail: null, seq: head.head_seq + 1, hash: 'f'.repeat(64), personal_salt: null, personal_commitment: null })
       .execute();
-    await assert.rejects(first.trail.record(failedSignIn(41)), /duplicate key|unique/i);
+    // Every event waiting fails with the statement, at once; none is written.
+    const outcomes = await Promise.allSettled([41, 43, 44, 45].map((attempt) => first.trail.record(failedSignIn(attempt))));
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['rejected', 'rejected', 'rejected', 'rejected'],
+    );
+    assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /duplicate key|unique/i);
     const headAfter = await first.db.selectFrom('audit_chain').selectAll().executeTakeFirstOrThrow();
     assert.deepEqual(headAfter, head, 'the head did not move');
     const countsAfter = await first.db.selectFrom('security_rollup').select('events').where('hour', '=', hour).where('metric', '=', 'sign_in').where('label', '=', 'failure').executeTakeFirstOrThrow();
     assert.equal(countsAfter.events, countsBefore.events, 'the failed event was not counted');
-    assert.equal((await rows(first.db)).filter((row) => (JSON.parse(row.detail ?? '{}') as { attempt?: number }).attempt === 41).length, 0);
+    assert.equal((await rows(first.db)).filter((row) => [41, 43, 44, 45].includes((JSON.parse(row.detail ?? '{}') as { attempt?: number }).attempt ?? 0)).length, 0);
 
     await first.db.deleteFrom('audit_events').where('type', '=', 'forged').execute();
     await first.trail.record(failedSignIn(42));
@@ -181,7 +213,14 @@ describe('appending to the audit chain on PostgreSQL, one statement an event', (
     assert.equal(stored.ip, "198.51.100.9'");
     assert.deepEqual(JSON.parse(stored.detail ?? '{}'), { note: '$1 {a,b} "quoted" \\ NULL' });
     await assertChainIntact(first.db);
+    // Values that mean something inside a PostgreSQL array literal (the rows travel as lists).
+    await Promise.all(
+      ['NULL', '{}', '"', '\\', 'a,b', ''].map((userAgent) => first.trail.record({ type: 'sign_in', outcome: 'failure', actorId: null, subjectId: null, ip: null, userAgent, detail: null })),
+    );
+    const agents = (await rows(first.db)).slice(-6).map((row) => row.user_agent);
+    assert.deepEqual(agents, ['NULL', '{}', '"', '\\', 'a,b', '']);
+    await assertChainIntact(first.db);
     const counted = await sql<{ n: string }>`select count(*) as n from audit_events`.execute(first.db);
-    assert.equal(Number(counted.rows[0]?.n), countBefore + 1, 'one row added, nothing deleted');
+    assert.equal(Number(counted.rows[0]?.n), countBefore + 7, 'seven rows added, nothing deleted');
   });
 });
