@@ -24,9 +24,9 @@
 import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { preparedQuery } from '../storage/prepared-query.js';
 import type { Database } from '../storage/schema.js';
-import { appendLocked, commitPersonalFields, rowHash, stateMac, withChainLock, type ChainState, type PlainAuditRow } from './audit-chain.js';
-import { rollUpSignals } from './rollup.js';
-import { hourOf, isAuthenticationFailure, networkOf, type SecuritySignal } from './security-signals.js';
+import { appendLocked, chainStateColumns, commitPersonalFields, rowHash, stateMac, withChainLock, type ChainState, type PlainAuditRow } from './audit-chain.js';
+import { countSignals, rollUpSignals } from './rollup.js';
+import type { SecuritySignal } from './security-signals.js';
 
 type Queryable = Kysely<Database> | Transaction<Database>;
 
@@ -41,7 +41,7 @@ const maximumTries = 3;
 const maximumBatch = 100;
 
 const chainState = preparedQuery(0, (db: Kysely<Database>) =>
-  db.selectFrom('audit_chain').select(['anchor_seq', 'anchor_hash', 'anchor_at', 'head_seq', 'head_hash', 'legacy_sealed', 'pruned_total', 'state_mac']).where('id', '=', 1),
+  db.selectFrom('audit_chain').select(chainStateColumns).where('id', '=', 1),
 );
 
 type Column = readonly (string | null)[];
@@ -99,35 +99,18 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/**
- * Sums what a batch adds to the hourly rollups and to the failure sources, one entry per row the
- * statement upserts (ON CONFLICT may touch a row only once per statement).
- */
-function countsOf(batch: readonly Waiting[]): { rollups: Column[]; sources: Column[] } {
-  const rollups = new Map<string, { hour: number; metric: string; label: string; events: number }>();
-  const sources = new Map<string, { hour: number; network: string; failures: number }>();
-  for (const { row, signals } of batch) {
-    const hour = hourOf(row.at);
-    for (const signal of signals) {
-      const key = `${hour}\n${signal.metric}\n${signal.label}`;
-      const entry = rollups.get(key) ?? { hour, metric: signal.metric, label: signal.label, events: 0 };
-      entry.events += 1;
-      rollups.set(key, entry);
-    }
-    const network = signals.some(isAuthenticationFailure) ? networkOf(row.ip) : undefined;
-    if (network !== undefined) {
-      const key = `${hour}\n${network}`;
-      const entry = sources.get(key) ?? { hour, network, failures: 0 };
-      entry.failures += 1;
-      sources.set(key, entry);
-    }
-  }
-  const rollupList = [...rollups.values()];
-  const sourceList = [...sources.values()];
-  return {
-    rollups: [rollupList.map((entry) => String(entry.hour)), rollupList.map((entry) => entry.metric), rollupList.map((entry) => entry.label), rollupList.map((entry) => String(entry.events))],
-    sources: [sourceList.map((entry) => String(entry.hour)), sourceList.map((entry) => entry.network), sourceList.map((entry) => String(entry.failures))],
-  };
+/** A batch's counts as the statement's lists (ON CONFLICT may touch a row only once per statement: countSignals sums them). */
+function countLists(batch: readonly Waiting[]): Column[] {
+  const { rollups, failureSources } = countSignals(batch.map(({ row, signals }) => ({ at: row.at, ip: row.ip, signals })));
+  return [
+    rollups.map((entry) => String(entry.hour)),
+    rollups.map((entry) => entry.metric),
+    rollups.map((entry) => entry.label),
+    rollups.map((entry) => String(entry.events)),
+    failureSources.map((entry) => String(entry.hour)),
+    failureSources.map((entry) => entry.network),
+    failureSources.map((entry) => String(entry.failures)),
+  ];
 }
 
 export function createAuditAppender(db: Kysely<Database>, key: Buffer): AuditAppender {
@@ -142,10 +125,11 @@ export function createAuditAppender(db: Kysely<Database>, key: Buffer): AuditApp
     known = undefined;
     const written = await withChainLock(db, target, async (trx, locked) => {
       let state = locked;
-      for (const { row, signals } of batch) {
-        state = (await appendLocked(trx, key, state, row, row.at)).state;
-        if (signals.length > 0) await rollUpSignals(trx, row.at, signals, row.ip);
-      }
+      for (const { row } of batch) state = await appendLocked(trx, key, state, row, row.at);
+      await rollUpSignals(
+        trx,
+        batch.map(({ row, signals }) => ({ at: row.at, ip: row.ip, signals })),
+      );
       return state;
     });
     // Committed when the transaction was this one's own; a caller's may yet roll back: then the state stays unknown.
@@ -166,9 +150,8 @@ export function createAuditAppender(db: Kysely<Database>, key: Buffer): AuditApp
     }
     const next = { ...state, head_seq: seq, head_hash: hash };
     const mac = stateMac(key, next);
-    const { rollups, sources } = countsOf(batch);
     const last = batch.at(-1)?.row.at ?? Date.now();
-    const written = await appendIfHead(db, seq, hash, mac, last, state.head_seq, state.head_hash, previousMac, ...columns, ...rollups, ...sources);
+    const written = await appendIfHead(db, seq, hash, mac, last, state.head_seq, state.head_hash, previousMac, ...columns, ...countLists(batch));
     if (written.length !== batch.length) return false;
     known = { ...next, state_mac: mac };
     return true;

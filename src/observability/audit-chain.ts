@@ -86,6 +86,9 @@ export interface ChainState {
   readonly state_mac: string | null;
 }
 
+/** The columns of the chain's state row that make a ChainState. */
+export const chainStateColumns = ['anchor_seq', 'anchor_hash', 'anchor_at', 'head_seq', 'head_hash', 'legacy_sealed', 'pruned_total', 'state_mac'] as const;
+
 export function stateMac(key: Buffer, state: Omit<ChainState, 'state_mac' | 'pruned_total'>): string {
   const canonical = JSON.stringify([stateVersion, state.anchor_seq, state.anchor_hash, state.anchor_at, state.head_seq, state.head_hash, state.legacy_sealed]);
   return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
@@ -108,7 +111,7 @@ export async function lockChain(trx: Transaction<Database>): Promise<ChainState>
     .updateTable('audit_chain')
     .set((eb) => ({ head_seq: eb.ref('head_seq') }))
     .where('id', '=', 1)
-    .returning(['anchor_seq', 'anchor_hash', 'anchor_at', 'head_seq', 'head_hash', 'legacy_sealed', 'pruned_total', 'state_mac'])
+    .returning(chainStateColumns)
     .executeTakeFirst();
   if (state === undefined) throw new Error('audit chain: the chain state row is missing (run the migrations)');
   return state;
@@ -172,16 +175,15 @@ export async function sealLegacyAuditRows(db: Kysely<Database>, key: Buffer, now
 
 /**
  * Appends one row at the head of the chain. Call inside withChainLock (the state it passes is the
- * head to append after). Returns the row's place and hash and the chain's new state.
+ * head to append after). Returns the chain's new state (its head is the row's place and hash).
  */
-export async function appendLocked(trx: Transaction<Database>, key: Buffer, locked: ChainState, row: PlainAuditRow, now: number): Promise<{ seq: number; hash: string; state: ChainState }> {
+export async function appendLocked(trx: Transaction<Database>, key: Buffer, locked: ChainState, row: PlainAuditRow, now: number): Promise<ChainState> {
   const state = locked.legacy_sealed === 1 ? locked : await sealLegacy(trx, key, locked, now);
   const personal = commitPersonalFields(row);
   const seq = state.head_seq + 1;
   const hash = rowHash(key, { ...row, seq, personal_commitment: personal.personal_commitment }, state.head_hash);
   await trx.insertInto('audit_events').values({ ...row, seq, hash, ...personal }).execute();
-  const saved = await saveState(trx, key, { ...state, head_seq: seq, head_hash: hash }, now);
-  return { seq, hash, state: saved };
+  return saveState(trx, key, { ...state, head_seq: seq, head_hash: hash }, now);
 }
 
 // ---------------------------------------------------------------------------------------------

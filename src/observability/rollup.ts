@@ -1,8 +1,9 @@
 // src/observability/rollup.ts
 // The hourly rollups behind the security dashboard. Audited signals are added in the same
-// transaction as their audit row (so the counts and the trail agree); signals that are not
-// audited (rate-limited requests, CSP reports) are buffered in memory and written in one upsert
-// per hour, metric and label every few seconds, so an attack does not become a write per request.
+// transaction or statement as their audit row (audit-append.ts), so the counts and the trail
+// agree; signals that are not audited (rate-limited requests, CSP reports) are buffered in
+// memory and written in one upsert per hour, metric and label every few seconds, so an attack does
+// not become a write per request.
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../storage/schema.js';
@@ -26,14 +27,49 @@ async function addFailureSource(db: Queryable, hour: number, network: string, fa
     .execute();
 }
 
-/** Counts an audited event's signals (and where failures came from) in the caller's transaction. */
-export async function rollUpSignals(db: Queryable, at: number, signals: readonly SecuritySignal[], ip: string | null): Promise<void> {
-  const hour = hourOf(at);
-  for (const signal of signals) {
-    await addToRollup(db, hour, signal.metric, signal.label, 1);
+/** An audited event as the rollups see it: when, from where, and its signals. */
+export interface SignalledEvent {
+  readonly at: number;
+  readonly ip: string | null;
+  readonly signals: readonly SecuritySignal[];
+}
+
+export interface SignalCounts {
+  readonly rollups: readonly { hour: number; metric: string; label: string; events: number }[];
+  readonly failureSources: readonly { hour: number; network: string; failures: number }[];
+}
+
+/**
+ * What events add to the hourly rollups and to the failure sources (an authentication failure
+ * counts for its network), summed per hour, metric and label and per hour and network.
+ */
+export function countSignals(events: readonly SignalledEvent[]): SignalCounts {
+  const rollups = new Map<string, { hour: number; metric: string; label: string; events: number }>();
+  const failureSources = new Map<string, { hour: number; network: string; failures: number }>();
+  for (const { at, ip, signals } of events) {
+    const hour = hourOf(at);
+    for (const signal of signals) {
+      const key = `${hour}\n${signal.metric}\n${signal.label}`;
+      const entry = rollups.get(key) ?? { hour, metric: signal.metric, label: signal.label, events: 0 };
+      entry.events += 1;
+      rollups.set(key, entry);
+    }
+    const network = signals.some(isAuthenticationFailure) ? networkOf(ip) : undefined;
+    if (network !== undefined) {
+      const key = `${hour}\n${network}`;
+      const entry = failureSources.get(key) ?? { hour, network, failures: 0 };
+      entry.failures += 1;
+      failureSources.set(key, entry);
+    }
   }
-  const network = networkOf(ip);
-  if (network !== undefined && signals.some(isAuthenticationFailure)) await addFailureSource(db, hour, network, 1);
+  return { rollups: [...rollups.values()], failureSources: [...failureSources.values()] };
+}
+
+/** Counts audited events' signals (and where failures came from) in the caller's transaction. */
+export async function rollUpSignals(db: Queryable, events: readonly SignalledEvent[]): Promise<void> {
+  const { rollups, failureSources } = countSignals(events);
+  for (const entry of rollups) await addToRollup(db, entry.hour, entry.metric, entry.label, entry.events);
+  for (const entry of failureSources) await addFailureSource(db, entry.hour, entry.network, entry.failures);
 }
 
 export interface RollupBuffer {
