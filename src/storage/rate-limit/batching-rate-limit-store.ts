@@ -177,6 +177,8 @@ export class BatchingRateLimitStore implements Store {
       if (entry === undefined || entry.pending === 0) continue;
       // A late timer (a busy event loop) must not carry an ended window's hits into a new one: the
       // write would open the next window with them already counted. They count for nothing now.
+      // (A write sent just before the end that reaches the store after it still opens the next
+      // window with its hits: at most batch - 1 counted too many, on the safe side.)
       if (now >= entry.resetAt) {
         entry.pending = 0;
         continue;
