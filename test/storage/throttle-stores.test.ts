@@ -75,10 +75,13 @@ for (const { name, open } of backends) {
 
     it('starts a new window once the last one has ended', async () => {
       const store = backend.rateLimitStore('windows');
-      await store.init?.({ windowMs: 300 } as never);
+      // A window long enough for four writes on a loaded CI machine; the wait is until the end
+      // the store itself reported.
+      await store.init?.({ windowMs: 1_000 } as never);
       for (let index = 0; index < 3; index += 1) await store.increment('k');
-      assert.equal((await store.increment('k')).totalHits, 4);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      const fourth = await store.increment('k');
+      assert.equal(fourth.totalHits, 4);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (fourth.resetTime?.getTime() ?? 0) + 100 - Date.now())));
       assert.equal((await store.increment('k')).totalHits, 1);
     });
 
