@@ -25,7 +25,7 @@ import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { preparedQuery } from '../storage/prepared-query.js';
 import type { Database } from '../storage/schema.js';
 import { appendLocked, chainStateColumns, commitPersonalFields, rowHash, stateMac, withChainLock, type ChainState, type PlainAuditRow } from './audit-chain.js';
-import { countSignals, rollUpSignals } from './rollup.js';
+import { countSignals, rollUpSignals, type SignalledEvent } from './rollup.js';
 import type { SecuritySignal } from './security-signals.js';
 
 type Queryable = Kysely<Database> | Transaction<Database>;
@@ -99,9 +99,16 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
+type Appended = Pick<Waiting, 'row' | 'signals'>;
+
+/** A batch's events as the rollups count them. */
+function signalledEvents(batch: readonly Appended[]): SignalledEvent[] {
+  return batch.map(({ row, signals }) => ({ at: row.at, ip: row.ip, signals }));
+}
+
 /** A batch's counts as the statement's lists (ON CONFLICT may touch a row only once per statement: countSignals sums them). */
-function countLists(batch: readonly Waiting[]): Column[] {
-  const { rollups, failureSources } = countSignals(batch.map(({ row, signals }) => ({ at: row.at, ip: row.ip, signals })));
+function countLists(batch: readonly Appended[]): Column[] {
+  const { rollups, failureSources } = countSignals(signalledEvents(batch));
   return [
     rollups.map((entry) => String(entry.hour)),
     rollups.map((entry) => entry.metric),
@@ -121,15 +128,12 @@ export function createAuditAppender(db: Kysely<Database>, key: Buffer): AuditApp
   let writing = false;
 
   /** The general way: one transaction holding the chain's lock (the caller's, when `target` is one). */
-  const appendInTransaction = async (batch: readonly Pick<Waiting, 'row' | 'signals'>[], target: Queryable): Promise<void> => {
+  const appendInTransaction = async (batch: readonly Appended[], target: Queryable): Promise<void> => {
     known = undefined;
     const written = await withChainLock(db, target, async (trx, locked) => {
       let state = locked;
       for (const { row } of batch) state = await appendLocked(trx, key, state, row, row.at);
-      await rollUpSignals(
-        trx,
-        batch.map(({ row, signals }) => ({ at: row.at, ip: row.ip, signals })),
-      );
+      await rollUpSignals(trx, signalledEvents(batch));
       return state;
     });
     // Committed when the transaction was this one's own; a caller's may yet roll back: then the state stays unknown.
